@@ -1,0 +1,152 @@
+"""build_graph(): the generate → validate → execute → test → fix loop as a LangGraph graph."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import RetryPolicy
+
+from codeloop.errors import ConfigError
+from codeloop.nodes.execute import ExecuteNode
+from codeloop.nodes.finalize import finalize
+from codeloop.nodes.fix import FixNode
+from codeloop.nodes.generate import GenerateNode
+from codeloop.nodes.model_call import is_transient
+from codeloop.nodes.policy import PolicyName
+from codeloop.nodes.prepare import PrepareNode, check_max_attempts
+from codeloop.nodes.test import TestNode
+from codeloop.nodes.validate import ValidateNode
+from codeloop.sandboxes.base import Sandbox
+from codeloop.sandboxes.registry import make_sandbox
+from codeloop.state import InputState, LoopState, OutputState
+
+PREPARE = "prepare"
+GENERATE = "generate"
+VALIDATE = "validate"
+EXECUTE = "execute"
+TEST = "test"
+FIX = "fix"
+FINALIZE = "finalize"
+#: Nodes a caller may replace through ``build_graph(nodes={...})``.
+NODE_NAMES = (PREPARE, GENERATE, VALIDATE, EXECUTE, TEST, FIX, FINALIZE)
+
+Node = Callable[[LoopState], dict[str, Any]]
+
+#: Model calls are retried on transient failures (429, 5xx, resets, timeouts) only.
+DEFAULT_MODEL_RETRY = RetryPolicy(initial_interval=0.5, backoff_factor=2.0, max_interval=30.0, max_attempts=4,
+                                  retry_on=is_transient)
+
+
+def _fix_or_finish(state: LoopState) -> Literal["fix", "finalize"]:
+    return FIX if state.get("attempts", 0) < state.get("max_attempts", 1) else FINALIZE
+
+
+def route_after_generate(state: LoopState) -> Literal["validate", "fix", "finalize"]:
+    """Code came back: validate it; no code: another attempt, if any are left."""
+    return VALIDATE if state.get("ok") else _fix_or_finish(state)
+
+
+route_after_fix = route_after_generate
+
+
+def route_after_validate(state: LoopState) -> Literal["execute", "fix", "finalize"]:
+    """Valid code runs; rejected code goes back to the model."""
+    return EXECUTE if state.get("ok") else _fix_or_finish(state)
+
+
+def route_after_execute(state: LoopState) -> Literal["test", "fix", "finalize"]:
+    """A clean run goes on to the tests (or ends the loop when there are none)."""
+    if not state.get("ok"):
+        return _fix_or_finish(state)
+    return TEST if state.get("tests") else FINALIZE
+
+
+def route_after_test(state: LoopState) -> Literal["fix", "finalize"]:
+    """All tests passed: done. Otherwise fix, while attempts remain."""
+    return FINALIZE if state.get("ok") else _fix_or_finish(state)
+
+
+def build_graph(
+    model: BaseChatModel | str | None = None,
+    sandbox: Sandbox | str | None = None,
+    *,
+    max_attempts: int = 4,
+    policy: PolicyName = "standard",
+    timeout_s: float = 10.0,
+    test_timeout_s: float = 5.0,
+    max_code_chars: int = 100_000,
+    nodes: Mapping[str, Node] | None = None,
+    model_retry: RetryPolicy | None = DEFAULT_MODEL_RETRY,
+    checkpointer: Any = None,
+    name: str = "codeloop",
+) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """Compile the loop.
+
+    Args:
+        model: any LangChain chat model, or a spec for :func:`codeloop.models.make_model`.
+        sandbox: a :class:`~codeloop.sandboxes.Sandbox` or a backend name (default ``local``).
+        max_attempts: code versions to try before giving up (an input ``max_attempts`` overrides it).
+        policy: validation preset: ``off``, ``standard`` or ``strict``.
+        timeout_s: wall-clock limit of the program run.
+        test_timeout_s: wall-clock limit per test.
+        nodes: replacements by node name (see :data:`NODE_NAMES`); each is ``state -> update``.
+        model_retry: the retry policy of the model nodes (None: no retries).
+        checkpointer: a LangGraph checkpointer, for durable, resumable runs.
+
+    Example:
+        >>> graph = build_graph(model=chat_model, sandbox="local", max_attempts=4)  # doctest: +SKIP
+        >>> graph.invoke({"task": "Write add(a, b).", "tests": [{"call": "add(2, 3)", "expected": 5}]})["status"]
+        'passed'
+    """
+    check_max_attempts(max_attempts)
+    if policy not in ("off", "standard", "strict"):
+        raise ConfigError(f"policy must be 'off', 'standard' or 'strict', got {policy!r}")
+    for label, value in (("timeout_s", timeout_s), ("test_timeout_s", test_timeout_s)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ConfigError(f"{label} must be a positive number of seconds, got {value!r}")
+    replacements = dict(nodes or {})
+    unknown = set(replacements) - set(NODE_NAMES)
+    if unknown:
+        raise ConfigError(f"unknown node name(s) {sorted(unknown)}: replaceable nodes are {', '.join(NODE_NAMES)}")
+    for node_name, node in replacements.items():
+        if not callable(node):
+            raise ConfigError(f"the replacement for node {node_name!r} is not callable")
+
+    needs_model = GENERATE not in replacements or FIX not in replacements
+    chat = _resolve_model(model) if needs_model else None
+    needs_sandbox = EXECUTE not in replacements or TEST not in replacements
+    box = make_sandbox(sandbox) if needs_sandbox else None
+
+    defaults: dict[str, Node] = {PREPARE: PrepareNode(max_attempts=max_attempts), FINALIZE: finalize,
+                                 VALIDATE: ValidateNode(policy=policy, max_code_chars=max_code_chars)}
+    if chat is not None:
+        defaults[GENERATE] = GenerateNode(chat)
+        defaults[FIX] = FixNode(chat)
+    if box is not None:
+        defaults[EXECUTE] = ExecuteNode(box, timeout_s=timeout_s)
+        defaults[TEST] = TestNode(box, per_test_timeout_s=test_timeout_s)
+    chosen = {**defaults, **replacements}
+
+    builder = StateGraph(LoopState, input_schema=InputState, output_schema=OutputState)
+    for node_name in NODE_NAMES:
+        retry = model_retry if node_name in (GENERATE, FIX) else None
+        builder.add_node(node_name, chosen[node_name], retry_policy=retry)
+    builder.add_edge(START, PREPARE)
+    builder.add_edge(PREPARE, GENERATE)
+    builder.add_conditional_edges(GENERATE, route_after_generate)
+    builder.add_conditional_edges(VALIDATE, route_after_validate)
+    builder.add_conditional_edges(EXECUTE, route_after_execute)
+    builder.add_conditional_edges(TEST, route_after_test)
+    builder.add_conditional_edges(FIX, route_after_fix)
+    builder.add_edge(FINALIZE, END)
+    return builder.compile(checkpointer=checkpointer, name=name)
+
+
+def _resolve_model(model: BaseChatModel | str | None) -> BaseChatModel:
+    from codeloop.models import make_model
+
+    return make_model(model)

@@ -1,0 +1,42 @@
+"""The prepare node: check the input once, at the edge, and set the run's limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from codeloop.errors import ConfigError
+from codeloop.state import LoopState, normalize_tests
+
+MAX_TASK_CHARS = 200_000
+
+
+def check_max_attempts(value: object) -> int:
+    """A positive int, or a ConfigError that says what was wrong."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"max_attempts must be a whole number >= 1, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareNode:
+    """Graph node: validate ``task`` and ``tests``, fix ``max_attempts``, reset the run's counters."""
+
+    max_attempts: int = 4
+
+    def __call__(self, state: LoopState) -> dict[str, Any]:
+        task = state.get("task")
+        if not isinstance(task, str) or not task.strip():
+            raise ConfigError("the input needs a non-empty 'task' string describing what the code must do")
+        if len(task) > MAX_TASK_CHARS:
+            raise ConfigError(f"the task is {len(task)} characters long; the limit is {MAX_TASK_CHARS}")
+        if "\x00" in task:
+            raise ConfigError("the task contains a NUL byte")
+        return {
+            "tests": normalize_tests(state.get("tests")),
+            "max_attempts": check_max_attempts(state.get("max_attempts", self.max_attempts)),
+            "status": "running",
+            "attempts": 0,
+            "best": None,
+            "reason": "",
+        }
