@@ -216,6 +216,16 @@ def run_user(req, workdir, main, fds):
         except BaseException:
             pass
         status = 1
+    # As the interpreter does at exit: wait for non-daemon threads, then run atexit hooks.
+    try:
+        threading = sys.modules.get("threading")
+        if threading is not None:
+            threading._shutdown()
+        import atexit
+
+        atexit._run_exitfuncs()
+    except BaseException:
+        traceback.print_exc()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

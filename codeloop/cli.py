@@ -1,0 +1,231 @@
+"""The ``codeloop`` command line: solve, sandbox run, graph."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.syntax import Syntax
+
+from codeloop.errors import CodeloopError, ConfigError
+from codeloop.sandboxes.base import TIMEOUT_EXIT_CODE
+from codeloop.sandboxes.registry import BACKENDS
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Turn a task into code that ran and passed its tests.")
+sandbox_app = typer.Typer(no_args_is_help=True, help="Run code in a sandbox backend directly.")
+app.add_typer(sandbox_app, name="sandbox")
+out = Console()
+err = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def parse_test_expr(expr: str) -> dict[str, str]:
+    """``--test "add(2, 3) == 5"`` becomes an assertion test."""
+    try:
+        compile(f"assert {expr}", "<--test>", "exec")
+    except SyntaxError as exc:
+        raise typer.BadParameter(f"{expr!r} is not a Python expression: {exc.msg}") from exc
+    return {"code": f"assert {expr}", "name": expr}
+
+
+def load_tests_file(path: Path) -> list[Any]:
+    """A JSON or YAML list of test cases, as in the Python API."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read tests file {path}: {exc.strerror}") from exc
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as exc:
+        raise ConfigError(f"tests file {path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {exc}") from exc
+    if not isinstance(data, list):
+        raise ConfigError(f"tests file {path} must hold a list of test cases")
+    return data
+
+
+def _describe_update(node: str, update: dict[str, Any], attempt: int) -> str:
+    stage_ok = update.get("ok")
+    if node == "prepare":
+        return f"{len(update.get('tests', []))} test(s), up to {update.get('max_attempts')} attempt(s)"
+    if node in ("generate", "fix"):
+        if stage_ok:
+            return f"attempt {attempt}: {len(update.get('code', '').splitlines())} lines of code"
+        return f"attempt {attempt}: [red]no usable code[/red]"
+    if node == "validate":
+        return "[green]valid[/green]" if stage_ok else f"[red]rejected[/red]: {update['validation']['errors'][0]}"
+    if node == "execute":
+        ex = update.get("execution") or {}
+        if stage_ok:
+            return f"[green]ran[/green] in {ex.get('duration_s', 0):.2f}s"
+        return f"[red]failed[/red]: {(update.get('feedback') or '').splitlines()[0]}"
+    if node == "test":
+        results = update.get("test_results", [])
+        passed = sum(r["passed"] for r in results)
+        colour = "green" if stage_ok else "red"
+        return f"[{colour}]{passed}/{len(results)} tests passed[/{colour}]"
+    if node == "finalize":
+        return f"status: {update.get('status')}"
+    return ""
+
+
+def stream_run(graph: Any, inputs: Any, config: dict[str, Any] | None = None, quiet: bool = False) -> dict[str, Any]:
+    """Run the graph, printing one line per node as it finishes (to stderr); return the final state."""
+    attempt = 0
+    started = last = time.perf_counter()
+    final: dict[str, Any] = {}
+    for mode, chunk in graph.stream(inputs, config=config, stream_mode=["updates", "values"]):
+        if mode == "values":
+            final = dict(chunk)
+            continue
+        for node, update in chunk.items():
+            now = time.perf_counter()
+            if isinstance(update, dict):
+                attempt = update.get("attempts", attempt)
+                if not quiet:
+                    err.print(f"[dim]{now - started:6.2f}s[/dim] [bold]{node:<9}[/bold] "
+                              f"{_describe_update(node, update, attempt)} [dim]({now - last:.2f}s)[/dim]",
+                              highlight=False)
+            last = now
+    return final
+
+
+def _handle_errors(fn: F) -> F:
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CodeloopError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command()
+@_handle_errors
+def solve(
+    task: Annotated[str, typer.Argument(help="What the code must do.")],
+    test: Annotated[list[str] | None, typer.Option("--test", "-t", help="An assertion expression, e.g. 'add(2, 3) == 5'.")] = None,
+    tests_file: Annotated[Path | None, typer.Option(help="JSON or YAML list of test cases.")] = None,
+    model: Annotated[str | None, typer.Option(help="openai:NAME, NAME, or scripted:FILE (default: $CODELOOP_MODEL).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL).")] = None,
+    sandbox: Annotated[str, typer.Option(help=f"Backend: {', '.join(BACKENDS)}.")] = "local",
+    max_attempts: Annotated[int, typer.Option(min=1, help="Code versions to try.")] = 4,
+    policy: Annotated[str, typer.Option(help="Validation policy: off, standard, strict.")] = "standard",
+    timeout: Annotated[float, typer.Option(min=0.001, help="Seconds per program run.")] = 10.0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the final state as JSON on stdout.")] = False,
+) -> None:
+    """Generate code for TASK, run it, test it and fix it until it passes."""
+    from codeloop.graph import build_graph
+    from codeloop.models import make_model
+    from codeloop.sandboxes.registry import make_sandbox
+
+    tests: list[Any] = [parse_test_expr(expr) for expr in test or []]
+    if tests_file is not None:
+        tests += load_tests_file(tests_file)
+    chat = make_model(model, base_url=base_url)
+    box = make_sandbox(sandbox)
+    try:
+        graph = build_graph(model=chat, sandbox=box, max_attempts=max_attempts, policy=policy,  # type: ignore[arg-type]
+                            timeout_s=timeout)
+        final = stream_run(graph, {"task": task, "tests": tests}, quiet=json_out)
+    finally:
+        box.close()
+    print_result(final, json_out)
+    raise typer.Exit(0 if final.get("status") == "passed" else 1)
+
+
+def print_result(final: dict[str, Any], json_out: bool) -> None:
+    """The final code, test verdicts and status: JSON on stdout, or a readable report."""
+    if json_out:
+        keys = ("status", "code", "attempts", "output", "reason", "test_results", "history", "usage")
+        out.print_json(json.dumps({k: final.get(k) for k in keys}, default=str))
+        return
+    out.print(Syntax(final.get("code", ""), "python", line_numbers=False, word_wrap=True))
+    for result in final.get("test_results", []):
+        mark = "[green]PASS[/green]" if result["passed"] else "[red]FAIL[/red]"
+        detail = "" if result["passed"] else f" — {result['error'] or 'got ' + str(result['actual'])}".splitlines()[0]
+        out.print(f"{mark} {result['name']}{detail}", highlight=False)
+    if final.get("output"):
+        out.print(f"[bold]output:[/bold]\n{final['output'].rstrip()}", highlight=False)
+    status = final.get("status", "failed")
+    colour = "green" if status == "passed" else "red"
+    out.print(f"[bold {colour}]{status}[/bold {colour}] after {final.get('attempts', 0)} attempt(s)"
+              + (f": {final['reason']}" if final.get("reason") else ""), highlight=False)
+
+
+@sandbox_app.command("run")
+@_handle_errors
+def sandbox_run(
+    file: Annotated[Path, typer.Argument(help="The program to run ('-' reads standard input).")],
+    backend: Annotated[str, typer.Option(help=f"Backend: {', '.join(BACKENDS)}.")] = "local",
+    timeout: Annotated[float, typer.Option(min=0.001, help="Wall-clock limit in seconds.")] = 10.0,
+    language: Annotated[str, typer.Option(help="python or bash (default: from the file name).")] = "",
+) -> None:
+    """Run FILE in a sandbox; print its stdout and stderr; exit with its exit code (124 on timeout)."""
+    from codeloop.sandboxes.registry import make_sandbox
+
+    try:
+        code = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {file}: {exc}") from exc
+    lang = language or ("bash" if file.suffix in (".sh", ".bash") else "python")
+    if lang not in ("python", "bash"):
+        raise typer.BadParameter("--language must be python or bash")
+    box = make_sandbox(backend)
+    try:
+        result = box.run(code, timeout_s=timeout, language=lang)  # type: ignore[arg-type]
+    finally:
+        box.close()
+    sys.stdout.write(result.stdout)
+    sys.stdout.flush()
+    sys.stderr.write(result.stderr)
+    if result.timed_out:
+        sys.stderr.write(f"codeloop: killed after {timeout:g}s timeout\n")
+        raise typer.Exit(TIMEOUT_EXIT_CODE)
+    code_out = result.exit_code if result.exit_code is not None else 1
+    raise typer.Exit(code_out if code_out >= 0 else 128 - code_out)
+
+
+@app.command("graph")
+def graph_cmd() -> None:
+    """Print the graph as Mermaid text."""
+    from codeloop.graph import build_graph
+    from codeloop.models import scripted_model
+
+    graph = build_graph(model=scripted_model(["pass"]), sandbox=_NullSandbox())
+    out.print(graph.get_graph().draw_mermaid(), highlight=False, markup=False)
+
+
+class _NullSandbox:
+    """Only for drawing: the graph's shape does not depend on the backend."""
+
+    name = "none"
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        raise ConfigError("this sandbox only exists to draw the graph")
+
+    async def arun(self, *args: Any, **kwargs: Any) -> Any:
+        raise ConfigError("this sandbox only exists to draw the graph")
+
+    def close(self) -> None:
+        pass
+
+
+def main() -> None:
+    """Entry point of the ``codeloop`` script."""
+    app()

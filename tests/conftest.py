@@ -1,0 +1,51 @@
+"""Shared fixtures. The one fake is the LLM: LangChain's own fake chat model with scripted replies."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from codeloop import build_graph, scripted_model
+from codeloop.sandboxes import LocalSandbox
+
+
+@pytest.fixture(scope="session")
+def local_sandbox() -> Iterator[LocalSandbox]:
+    """One real LocalSandbox (fork server, bubblewrap when installed) for the whole session."""
+    with LocalSandbox() as sandbox:
+        yield sandbox
+
+
+def fenced(code: str) -> str:
+    """A model reply with ``code`` in a python fence."""
+    return f"Here you go:\n```python\n{code.strip()}\n```\n"
+
+
+@pytest.fixture
+def run_loop(local_sandbox: LocalSandbox) -> Any:
+    """Run the real graph on the real local sandbox with scripted model replies."""
+
+    def run(replies: list[Any], task: str = "Write add(a, b).", tests: Any = None, **options: Any) -> dict[str, Any]:
+        graph = build_graph(model=scripted_model(replies), sandbox=local_sandbox, **options)
+        inputs: dict[str, Any] = {"task": task}
+        if tests is not None:
+            inputs["tests"] = tests
+        return dict(graph.invoke(inputs))
+
+    return run
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (never assume a well-known one)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def require_docker() -> bool:
+    """CI sets CODELOOP_REQUIRE_DOCKER=1: a missing daemon then fails instead of skipping."""
+    return os.environ.get("CODELOOP_REQUIRE_DOCKER") == "1"
