@@ -20,8 +20,8 @@ from codeloop.sandboxes.registry import BACKENDS
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Turn a task into code that ran and passed its tests.")
 sandbox_app = typer.Typer(no_args_is_help=True, help="Run code in a sandbox backend directly.")
 app.add_typer(sandbox_app, name="sandbox")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,7 +74,12 @@ def _describe_update(node: str, update: dict[str, Any], attempt: int) -> str:
         results = update.get("test_results", [])
         passed = sum(r["passed"] for r in results)
         colour = "green" if stage_ok else "red"
-        return f"[{colour}]{passed}/{len(results)} tests passed[/{colour}]"
+        text = f"[{colour}]{passed}/{len(results)} tests passed[/{colour}]"
+        failed = next((r for r in results if not r["passed"]), None)
+        if failed is not None:
+            why = (failed["error"] or f"expected {failed['expected']!r}, got {failed['actual']}").splitlines()[0]
+            text += f": {failed['name']}: {why}"
+        return text
     if node == "finalize":
         return f"status: {update.get('status')}"
     return ""
