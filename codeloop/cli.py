@@ -206,6 +206,23 @@ def sandbox_run(
     raise typer.Exit(code_out if code_out >= 0 else 128 - code_out)
 
 
+@sandbox_app.command("build-image")
+@_handle_errors
+def sandbox_build_image(
+    tag: Annotated[str, typer.Option(help="Tag of the image to build.")] = "codeloop-sandbox:latest",
+    suite: Annotated[str, typer.Option(help="Debian suite for the debootstrap path.")] = "bookworm",
+    mirror: Annotated[str | None, typer.Option(help="Debian mirror (default: the one apt uses here).")] = None,
+    force: Annotated[bool, typer.Option(help="Rebuild even if the tag exists.")] = False,
+    no_pull: Annotated[bool, typer.Option("--no-pull", help="Skip trying python:3.12-slim from a registry.")] = False,
+) -> None:
+    """Build a Docker image for the docker backend: pulled where a registry answers, else debootstrapped."""
+    from codeloop.sandboxes.image import build_image
+
+    built = build_image(tag, suite=suite, mirror=mirror, force=force, pull_first=not no_pull,
+                        log=lambda line: err.print(line, highlight=False, markup=False))
+    out.print(built, highlight=False)
+
+
 @app.command("graph")
 def graph_cmd() -> None:
     """Print the graph as Mermaid text."""

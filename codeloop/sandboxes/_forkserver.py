@@ -36,7 +36,9 @@ import types
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 CLONE_NEWNET = 0x40000000
-NOBODY = 65534
+#: Each run gets its own uid (base + supervisor pid): per-run process limits, and no run can
+#: touch another's files or processes.
+RUN_UID_BASE = 1000000000
 READ_CHUNK = 65536
 
 
@@ -131,7 +133,7 @@ def set_limits(req):
         (resource.RLIMIT_NOFILE, lim["max_open_files"]),
         (resource.RLIMIT_CORE, 0),
     ]
-    if os.geteuid() != 0 or req.get("drop_uid"):
+    if req.get("limit_nproc", True):
         pairs.append((resource.RLIMIT_NPROC, lim["max_processes"]))
     for which, value in pairs:
         try:
@@ -163,10 +165,114 @@ def chown_tree(path, uid):
     os.chown(path, uid, uid)
 
 
+
+# -- RestrictedPython mode (RestrictedSandbox) -------------------------------------------
+
+RESTRICTED_IMPORTS = frozenset({
+    "math", "cmath", "json", "re", "random", "statistics", "itertools", "functools", "collections", "heapq",
+    "bisect", "datetime", "decimal", "fractions", "unicodedata", "textwrap",
+})
+_EXTRA_BUILTINS = ("range", "dict", "list", "set", "frozenset", "tuple", "min", "max", "sum", "enumerate", "map", "filter",
+                   "any", "all", "reversed", "iter", "next", "zip", "sorted", "bytes", "bin", "format", "print")
+
+
+def restricted_globals():
+    """Globals for RestrictedPython code: safe builtins, guards, an import allow-list, print to stdout."""
+    import builtins as py_builtins
+    import operator
+
+    from RestrictedPython import limited_builtins, safe_builtins
+    from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+    from RestrictedPython.Guards import (
+        full_write_guard,
+        guarded_iter_unpack_sequence,
+        guarded_unpack_sequence,
+        safer_getattr,
+    )
+
+    def guarded_getattr(obj, name, *default):
+        value = safer_getattr(obj, name, *default)
+        if isinstance(value, types.ModuleType):
+            raise AttributeError("access to the module %r is not allowed" % name)
+        return value
+
+    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+        if level != 0 or name not in RESTRICTED_IMPORTS:
+            raise ImportError("import of %r is not allowed in the restricted sandbox" % name)
+        return __import__(name, globals, locals, fromlist, level)
+
+    ops = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
+           "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow, "<<=": operator.ilshift,
+           ">>=": operator.irshift, "&=": operator.iand, "|=": operator.ior, "^=": operator.ixor,
+           "@=": operator.imatmul}
+
+    def inplacevar(op, x, y):
+        return ops[op](x, y)
+
+    class StdoutPrint:
+        def __init__(self, _getattr_=None):
+            pass
+
+        def _call_print(self, *objects, **kwargs):
+            kwargs.pop("file", None)
+            print(*objects, **kwargs)
+
+        def __call__(self):
+            return ""
+
+    allowed = dict(safe_builtins)
+    allowed.update(limited_builtins)
+    for name in _EXTRA_BUILTINS:
+        allowed[name] = getattr(py_builtins, name)
+    allowed["__import__"] = guarded_import
+    allowed["_getattr_"] = guarded_getattr
+    return {
+        "__builtins__": allowed,
+        "__name__": "__main__",
+        "__metaclass__": type,
+        "_print_": StdoutPrint,
+        "_getattr_": guarded_getattr,
+        "_getitem_": default_guarded_getitem,
+        "_getiter_": default_guarded_getiter,
+        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+        "_unpack_sequence_": guarded_unpack_sequence,
+        "_write_": full_write_guard,
+        "_inplacevar_": inplacevar,
+        "_apply_": lambda f, *a, **kw: f(*a, **kw),
+    }
+
+
+def restricted_compile(source, filename):
+    """RestrictedPython bytecode and the globals it must run with (raises SyntaxError on violations)."""
+    import re
+    import warnings
+
+    from RestrictedPython import compile_restricted
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)  # "prints, but never reads 'printed'"
+            code = compile_restricted(source, filename, "exec")
+    except SyntaxError as exc:
+        # Report like CPython does, so the line is found by the feedback parser.
+        messages = exc.args[0] if exc.args and isinstance(exc.args[0], tuple) else (str(exc),)
+        first = re.match(r"Line (\d+): (.*)", str(messages[0]), re.DOTALL)
+        err = SyntaxError(first.group(2) if first else str(messages[0]))
+        err.filename, err.lineno = filename, int(first.group(1)) if first else None
+        if err.lineno:
+            lines = source.splitlines()
+            err.text = lines[err.lineno - 1] if 0 < err.lineno <= len(lines) else None
+        raise err from None
+    return code, restricted_globals()
+
+
 def run_user(req, workdir, main, fds):
     """In the forked user process: isolate, limit, then run the code. Never returns."""
     try:
-        os.setsid()
+        try:
+            os.setsid()
+        except OSError:
+            pass  # already a session leader (PID 1 of a container)
         stdin_r, out_w, err_w = fds
         os.dup2(stdin_r, 0)
         os.dup2(out_w, 1)
@@ -176,10 +282,10 @@ def run_user(req, workdir, main, fds):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         os.chdir(workdir)
         set_limits(req)
-        if req.get("drop_uid"):
+        if req.get("run_uid"):
             os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
+            os.setgid(req["run_uid"])
+            os.setuid(req["run_uid"])
         env = dict(req["env"])
         env["HOME"] = env["TMPDIR"] = env["PWD"] = workdir
         if req["language"] == "bash":
@@ -205,7 +311,23 @@ def run_user(req, workdir, main, fds):
         os._exit(70)
     status = 0
     try:
-        exec(compile(code, main, "exec"), module.__dict__)
+        mode = req.get("mode", "python")
+        if mode == "restricted-harness":
+            # codeloop's own test harness runs as is; it compiles the candidate and the tests restricted.
+            module.__dict__["__codeloop_restricted__"] = restricted_compile
+            exec(compile(code, main, "exec"), module.__dict__)
+        elif mode == "restricted":
+            import linecache
+
+            linecache.cache[main] = (len(code), None, code.splitlines(True), main)
+            try:
+                bytecode, namespace = restricted_compile(code, main)
+            except SyntaxError as exc:
+                traceback.print_exception(SyntaxError, exc, None)
+                raise SystemExit(1) from None
+            exec(bytecode, namespace)
+        else:
+            exec(compile(code, main, "exec"), module.__dict__)
     except SystemExit as exc:
         status = exit_status(exc.code)
     except BaseException as exc:
@@ -247,26 +369,34 @@ def exit_status(code):
 
 
 def supervise(sock, cfg):
-    """One run, from request to reply. Runs in a forked child of the server."""
+    """One run, from request to reply, over a socket. Runs in a forked child of the server."""
+    req = json.loads(recv_all(sock))
+    req["run_uid"] = RUN_UID_BASE + os.getpid() if cfg["drop_uid"] else None
+    reply = serve_request(req, cfg, close_in_child=sock)
+    sock.sendall(json.dumps(reply).encode())
+    sock.close()
+
+
+def serve_request(req, cfg, close_in_child=None):
+    """Make a work dir, fork the user process, collect what it does, clean up; return the reply."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     prctl(PR_SET_CHILD_SUBREAPER, 1)
-    req = json.loads(recv_all(sock))
-    req["drop_uid"] = cfg["drop_uid"]
     req["env"] = cfg["env"]
     cap = req["limits"]["max_output_bytes"]
     workdir = tempfile.mkdtemp(prefix="run-", dir=cfg["root"])
     reply = {"stdout": "", "stderr": "", "exit_code": None, "timed_out": False, "truncated": False}
     try:
         main = write_files(workdir, req)
-        if cfg["drop_uid"]:
-            chown_tree(workdir, NOBODY)
+        if req.get("run_uid"):
+            chown_tree(workdir, req["run_uid"])
         stdin_r, stdin_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:
-            sock.close()
+            if close_in_child is not None:
+                close_in_child.close()
             run_user(req, workdir, main, (stdin_r, out_w, err_w))
         for fd in (stdin_r, out_w, err_w):
             os.close(fd)
@@ -280,8 +410,7 @@ def supervise(sock, cfg):
         shutil.rmtree(workdir, ignore_errors=True)
         if os.path.exists(workdir):
             _force_rmtree(workdir)
-    sock.sendall(json.dumps(reply).encode())
-    sock.close()
+    return reply
 
 
 def _force_rmtree(path):
@@ -411,7 +540,41 @@ def serve(control_fd, cfg):
         run_sock.close()
 
 
+def oneshot(root):
+    """Container mode: one request on stdin (8-digit length, then JSON), one reply on stdout, exit.
+
+    The runner is PID 1 of a fresh container, keeps only the capabilities it needs to drop
+    the user process to the run's own uid and to kill it, and supervises it as the fork
+    server's supervisor does. The user process never writes to the container's stdout:
+    its output comes back inside the reply.
+    """
+    header = _read_exactly(0, 8)
+    req = json.loads(_read_exactly(0, int(header)))
+    req["limit_nproc"] = False  # the container's pids limit does this job
+    cfg = {"root": root, "env": {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+                                 "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"}}
+    if os.geteuid() != 0:
+        req["run_uid"] = None
+    reply = json.dumps(serve_request(req, cfg)).encode()
+    data = b"%08d" % len(reply) + reply
+    while data:
+        data = data[os.write(1, data):]
+
+
+def _read_exactly(fd, n):
+    data = b""
+    while len(data) < n:
+        chunk = os.read(fd, n - len(data))
+        if not chunk:
+            raise EOFError("request ended early")
+        data += chunk
+    return data
+
+
 def main():
+    if sys.argv[1] == "oneshot":
+        oneshot(sys.argv[2])
+        return
     cfg = json.loads(sys.argv[1])
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if cfg.get("unshare_net"):
@@ -420,6 +583,8 @@ def main():
         cfg["root"] = tempfile.mkdtemp(prefix="codeloop-")
     os.chmod(cfg["root"], 0o711)
     cfg["drop_uid"] = os.geteuid() == 0
+    for name in cfg.get("preload", []):
+        __import__(name)  # imported once here, inherited by every forked run
     # Tell the host what isolation it got, then serve.
     hello = json.dumps({"pid": os.getpid(), "root": cfg["root"], "drop_uid": cfg["drop_uid"],
                         "net_isolated": cfg.get("net_isolated", False)})

@@ -95,7 +95,7 @@ def run_test(index, test, namespace):
     filename = "<test %d>" % index
     try:
         if test["kind"] == "call":
-            code, extra = compile_for("__codeloop_actual__ = (%s)\n" % test["call"], filename)
+            code, extra = compile_for("codeloop_actual = (%s)\n" % test["call"], filename)
         else:
             code, extra = compile_for(test["code"], filename)
         if extra:
@@ -108,7 +108,7 @@ def run_test(index, test, namespace):
             return {"passed": False, "error": describe_error(exc), "assertion": True}
         return {"passed": False, "error": describe_error(exc)}
     if test["kind"] == "call":
-        actual = namespace.get("__codeloop_actual__")
+        actual = namespace.get("codeloop_actual")
         outcome = {"actual_repr": short_repr(actual)}
         try:
             outcome["actual"] = plain(actual)

@@ -95,6 +95,8 @@ class LocalSandbox:
         python: str | None = None,
         site_packages: bool = False,
         use_bubblewrap: bool | None = None,
+        _mode: str = "python",
+        _preload: tuple[str, ...] = (),
     ) -> None:
         """Configure the sandbox; the server starts lazily on the first run.
 
@@ -119,6 +121,8 @@ class LocalSandbox:
         self._host_root: str | None = None
         self._hello: dict[str, Any] = {}
         self._finalizer: weakref.finalize | None = None
+        self._mode = _mode  # "restricted": RestrictedSandbox runs its code through this server
+        self._preload = _preload
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -158,7 +162,7 @@ class LocalSandbox:
 
     def _start_server(self) -> socket.socket:
         host_end, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        cfg: dict[str, Any] = {"control_fd": server_end.fileno(), "env": _SAFE_ENV}
+        cfg: dict[str, Any] = {"control_fd": server_end.fileno(), "env": _SAFE_ENV, "preload": list(self._preload)}
         flags = ["-I"] if self.site_packages else ["-I", "-S"]
         if self._bwrap:
             cfg["root"] = "/sandbox"
@@ -253,8 +257,12 @@ class LocalSandbox:
     def _request(self, code: str, timeout_s: float, language: Language,
                  files: Mapping[str, str | bytes] | None, stdin: str | None) -> bytes:
         check_run_args(code, timeout_s, language, files)
+        mode = self._mode
+        if mode == "restricted" and code is _harness_source():
+            mode = "restricted-harness"
         payload: dict[str, Any] = {
             "code": code,
+            "mode": mode,
             "language": language,
             "timeout_s": float(timeout_s),
             "stdin": stdin or "",
@@ -361,6 +369,12 @@ class LocalSandbox:
             backend=self.name,
             resources=reply.get("resources", {}),
         )
+
+
+def _harness_source() -> str:
+    from codeloop.nodes.test import HARNESS_SOURCE
+
+    return HARNESS_SOURCE
 
 
 def _interpreter_prefixes(python: str) -> set[str]:
