@@ -26,6 +26,7 @@ DEFAULT_IMAGE = "python:3.12-slim"
 #: What ``codeloop sandbox build-image`` builds where no registry is reachable.
 LOCAL_IMAGE = "codeloop-sandbox:latest"
 LABEL = "codeloop.sandbox"
+_API_VERSION = "1.41"
 _RUNNER = (Path(__file__).with_name("_forkserver.py")).read_text(encoding="utf-8")
 _WORKDIR = "/work"
 #: Slack on top of the run's own timeout (the runner enforces that) before the host kills it.
@@ -44,22 +45,29 @@ def _docker() -> Any:
 def docker_available() -> str | None:
     """None when a Docker daemon answers here, else why not (for skips and errors)."""
     try:
-        client = _docker().from_env(timeout=10)
-        client.ping()
-        client.close()
+        _connect().close()
     except MissingDependencyError as exc:
         return str(exc)
-    except Exception as exc:
-        return f"no Docker daemon answers ({type(exc).__name__}: {exc})"
+    except SandboxUnavailableError as exc:
+        return str(exc)
     return None
 
 
 def _connect() -> Any:
     docker = _docker()
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if host.startswith("unix://") and not os.path.exists(host.removeprefix("unix://")):
+        raise SandboxUnavailableError(
+            f"cannot reach the Docker daemon: no socket at {host}; start it (e.g. `dockerd &` or "
+            "`systemctl start docker`) or set DOCKER_HOST"
+        )
+    # An explicit API version (Docker 20.10+; newer daemons accept it) keeps the constructor
+    # off the network, so a failed ping can close the client instead of leaking its socket.
+    client = docker.from_env(timeout=30, version=_API_VERSION)
     try:
-        client = docker.from_env(timeout=30)
         client.ping()
     except Exception as exc:
+        client.close()
         raise SandboxUnavailableError(
             f"cannot reach the Docker daemon ({exc}); start it (e.g. `dockerd &` or `systemctl start docker`) "
             "or set DOCKER_HOST"
@@ -265,10 +273,13 @@ class DockerSandbox:
         )
         container_id = container["Id"]
         self._live.add(container_id)
+        sock = None
         try:
             sock = api.attach_socket(container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
             api.start(container_id)
         except Exception as exc:
+            if sock is not None:
+                _Warm(container_id, sock, getattr(sock, "_sock", sock)).close()
             _remove(client, container_id)
             self._live.discard(container_id)
             raise SandboxUnavailableError(f"cannot start a sandbox container from {self.image!r}: {exc}") from exc
@@ -373,9 +384,10 @@ class _Warm:
         self.raw = raw
 
     def close(self) -> None:
-        for obj in (self.raw, self.sock):
+        for obj in (self.raw, self.sock, getattr(self.sock, "_response", None)):
             try:
-                obj.close()
+                if obj is not None:
+                    obj.close()
             except Exception:
                 pass
 
