@@ -128,6 +128,9 @@ def solve(
     tests_file: Annotated[Path | None, typer.Option(help="JSON or YAML list of test cases.")] = None,
     model: Annotated[str | None, typer.Option(help="openai:NAME, NAME, or scripted:FILE (default: $CODELOOP_MODEL).")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL).")] = None,
+    temperature: Annotated[float | None, typer.Option(min=0.0, help="Sampling temperature.")] = 0.2,
+    max_tokens: Annotated[int | None, typer.Option(min=1, help="Output token limit per model call.")] = None,
+    model_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per model call.")] = 120.0,
     sandbox: Annotated[str, typer.Option(help=f"Backend: {', '.join(BACKENDS)}.")] = "local",
     max_attempts: Annotated[int, typer.Option(min=1, help="Code versions to try.")] = 4,
     policy: Annotated[str, typer.Option(help="Validation policy: off, standard, strict.")] = "standard",
@@ -142,7 +145,8 @@ def solve(
     tests: list[Any] = [parse_test_expr(expr) for expr in test or []]
     if tests_file is not None:
         tests += load_tests_file(tests_file)
-    chat = make_model(model, base_url=base_url)
+    chat = make_model(model, base_url=base_url, temperature=temperature, max_tokens=max_tokens,
+                      timeout_s=model_timeout)
     box = make_sandbox(sandbox)
     try:
         graph = build_graph(model=chat, sandbox=box, max_attempts=max_attempts, policy=policy,  # type: ignore[arg-type]

@@ -28,12 +28,24 @@ class ModelError(CodeloopError):
     Attributes:
         endpoint: the base URL or model name that failed, when known.
         status_code: the last HTTP status, when there was one.
+        transient: True when trying again may succeed (429, 5xx, resets, timeouts).
+        retry_after: seconds the server asked to wait, when it said.
     """
 
-    def __init__(self, message: str, *, endpoint: str | None = None, status_code: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str | None = None,
+        status_code: int | None = None,
+        transient: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.endpoint = endpoint
         self.status_code = status_code
+        self.transient = transient
+        self.retry_after = retry_after
 
 
 class SandboxError(CodeloopError):

@@ -15,7 +15,7 @@ from codeloop.nodes.execute import ExecuteNode
 from codeloop.nodes.finalize import finalize
 from codeloop.nodes.fix import FixNode
 from codeloop.nodes.generate import GenerateNode
-from codeloop.nodes.model_call import is_transient
+from codeloop.nodes.model_call import ModelCaller, is_transient
 from codeloop.nodes.policy import PolicyName
 from codeloop.nodes.prepare import PrepareNode, check_max_attempts
 from codeloop.nodes.test import TestNode
@@ -81,6 +81,7 @@ def build_graph(
     max_code_chars: int = 100_000,
     nodes: Mapping[str, Node] | None = None,
     model_retry: RetryPolicy | None = DEFAULT_MODEL_RETRY,
+    structured_output: bool | None = None,
     checkpointer: Any = None,
     name: str = "codeloop",
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
@@ -95,6 +96,8 @@ def build_graph(
         test_timeout_s: wall-clock limit per test.
         nodes: replacements by node name (see :data:`NODE_NAMES`); each is ``state -> update``.
         model_retry: the retry policy of the model nodes (None: no retries).
+        structured_output: ask for code + rationale through tool calling (None: where the
+            model supports it, falling back to plain text where the endpoint does not).
         checkpointer: a LangGraph checkpointer, for durable, resumable runs.
 
     Example:
@@ -124,8 +127,9 @@ def build_graph(
     defaults: dict[str, Node] = {PREPARE: PrepareNode(max_attempts=max_attempts), FINALIZE: finalize,
                                  VALIDATE: ValidateNode(policy=policy, max_code_chars=max_code_chars)}
     if chat is not None:
-        defaults[GENERATE] = GenerateNode(chat)
-        defaults[FIX] = FixNode(chat)
+        caller = ModelCaller(chat, structured=structured_output)
+        defaults[GENERATE] = GenerateNode(caller)
+        defaults[FIX] = FixNode(caller)
     if box is not None:
         defaults[EXECUTE] = ExecuteNode(box, timeout_s=timeout_s)
         defaults[TEST] = TestNode(box, per_test_timeout_s=test_timeout_s)

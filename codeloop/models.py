@@ -95,6 +95,7 @@ def make_model(
     temperature: float | None = 0.2,
     max_tokens: int | None = None,
     timeout_s: float | None = 120.0,
+    streaming: bool = False,
     env: Mapping[str, str] | None = None,
 ) -> BaseChatModel:
     """Resolve a model spec to a chat model.
@@ -103,6 +104,7 @@ def make_model(
         spec: a chat model (returned as is), ``openai:NAME`` or a bare model name,
             ``scripted:FILE``, or None for ``CODELOOP_MODEL`` (default gpt-4o-mini).
         base_url: an OpenAI-compatible endpoint (default ``OPENAI_BASE_URL``).
+        streaming: stream the reply over SSE (usage still recorded).
         env: where to read ``OPENAI_*``/``CODELOOP_MODEL`` (default ``os.environ``);
             only the edges (CLI, Studio) rely on the default.
 
@@ -130,6 +132,8 @@ def make_model(
         "base_url": base_url,
         "timeout": timeout_s,
         "max_retries": 0,  # the graph's RetryPolicy retries, so retries are counted once
+        "streaming": streaming,
+        "stream_usage": True,
     }
     if temperature is not None:
         kwargs["temperature"] = temperature

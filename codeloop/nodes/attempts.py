@@ -45,6 +45,7 @@ def close_attempt(state: LoopState) -> dict[str, Any]:
         "tests_failed": [r["name"] for r in results if not r["passed"]],
         "usage": last_call.get("usage"),
         "finish_reason": last_call.get("finish_reason"),
+        "rationale": last_call.get("rationale"),
     }
     update: dict[str, Any] = {"history": [record]}
     current = score(state)

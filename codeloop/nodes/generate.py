@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from codeloop.nodes.model_call import ModelReply, call_model
+from codeloop.nodes.model_call import ModelCaller, ModelReply
 from codeloop.nodes.prompts import SYSTEM, generate_prompt
 from codeloop.state import LoopState
 
@@ -19,7 +19,8 @@ def new_version(state: LoopState, reply: ModelReply, node: str) -> dict[str, Any
         "attempts": state.get("attempts", 0) + 1,
         "stage": "generate",
         "usage": reply.usage,
-        "last_call": {"node": node, "usage": reply.usage, "finish_reason": reply.finish_reason},
+        "last_call": {"node": node, "usage": reply.usage, "finish_reason": reply.finish_reason,
+                      "rationale": reply.rationale, "structured": reply.structured},
         "test_results": [],
         "execution": None,
         "error": None,
@@ -39,8 +40,13 @@ def new_version(state: LoopState, reply: ModelReply, node: str) -> dict[str, Any
 class GenerateNode:
     """Graph node: ask the model for a first solution."""
 
-    model: BaseChatModel
+    caller: ModelCaller
+
+    @classmethod
+    def from_model(cls, model: BaseChatModel) -> GenerateNode:
+        """A node around ``model`` with its own :class:`ModelCaller`."""
+        return cls(ModelCaller(model))
 
     def __call__(self, state: LoopState) -> dict[str, Any]:
         messages = [SystemMessage(SYSTEM), HumanMessage(generate_prompt(state["task"], state.get("tests", [])))]
-        return new_version(state, call_model(self.model, messages), "generate")
+        return new_version(state, self.caller(messages), "generate")

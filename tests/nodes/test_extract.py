@@ -13,6 +13,7 @@ from codeloop.nodes.extract import extract_code
         ("```python\ndef f():\n    return 1\n```", "def f():\n    return 1"),
         ("Sure.\n```py\nx = 1\n```\nDone.", "x = 1"),
         ("```\nprint(2)\n```", "print(2)"),
+        ("Sure! ```python\nprint(3)\n```", "print(3)"),
         ("<think>maybe def g(): ...</think>\n```python\ndef f():\n    return 2\n```", "def f():\n    return 2"),
         ("<think>unclosed reasoning def f", None),
         ("def add(a, b):\n    return a + b", "def add(a, b):\n    return a + b"),
