@@ -123,7 +123,7 @@ def _handle_errors(fn: F) -> F:
 @app.command()
 @_handle_errors
 def solve(
-    task: Annotated[str, typer.Argument(help="What the code must do.")],
+    task: Annotated[str | None, typer.Argument(help="What the code must do (omit with --resume).")] = None,
     test: Annotated[list[str] | None, typer.Option("--test", "-t", help="An assertion expression, e.g. 'add(2, 3) == 5'.")] = None,
     tests_file: Annotated[Path | None, typer.Option(help="JSON or YAML list of test cases.")] = None,
     model: Annotated[str | None, typer.Option(help="openai:NAME, NAME, or scripted:FILE (default: $CODELOOP_MODEL).")] = None,
@@ -135,27 +135,119 @@ def solve(
     max_attempts: Annotated[int, typer.Option(min=1, help="Code versions to try.")] = 4,
     policy: Annotated[str, typer.Option(help="Validation policy: off, standard, strict.")] = "standard",
     timeout: Annotated[float, typer.Option(min=0.001, help="Seconds per program run.")] = 10.0,
+    approval: Annotated[bool, typer.Option("--approval", help="Ask before running any generated code.")] = False,
+    thread_id: Annotated[str | None, typer.Option(help="Keep checkpoints under this id, to resume later.")] = None,
+    resume: Annotated[str | None, typer.Option(help="Resume the run saved under this thread id.")] = None,
+    db: Annotated[Path, typer.Option(help="SQLite checkpoint file.")] = Path(".codeloop/checkpoints.sqlite"),
     json_out: Annotated[bool, typer.Option("--json", help="Print the final state as JSON on stdout.")] = False,
 ) -> None:
     """Generate code for TASK, run it, test it and fix it until it passes."""
+    from contextlib import ExitStack
+
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from codeloop.durable import sqlite_checkpointer, thread_values
     from codeloop.graph import build_graph
-    from codeloop.models import make_model
+    from codeloop.models import load_scripted, make_model
     from codeloop.sandboxes.registry import make_sandbox
 
-    tests: list[Any] = [parse_test_expr(expr) for expr in test or []]
-    if tests_file is not None:
-        tests += load_tests_file(tests_file)
-    chat = make_model(model, base_url=base_url, temperature=temperature, max_tokens=max_tokens,
-                      timeout_s=model_timeout)
-    box = make_sandbox(sandbox)
-    try:
+    if resume and (task or thread_id):
+        raise typer.BadParameter("--resume THREAD continues a saved run: give no TASK and no --thread-id")
+    if not resume and not task:
+        raise typer.BadParameter("give a TASK (or --resume THREAD)")
+    thread = resume or thread_id
+    with ExitStack() as stack:
+        saver: Any = None
+        if thread:
+            saver = stack.enter_context(sqlite_checkpointer(db))
+        elif approval:
+            saver, thread = InMemorySaver(), "approval"
+        saved = thread_values(saver, resume) if resume else None
+        if resume and saved is None:
+            raise ConfigError(f"there is no saved run {resume!r} in {db}")
+        calls_done = int((saved or {}).get("usage", {}).get("calls", 0))
+        if model and model.startswith("scripted:") and calls_done:
+            chat = load_scripted(model.removeprefix("scripted:"), skip=calls_done)  # replies already used
+        else:
+            chat = make_model(model, base_url=base_url, temperature=temperature, max_tokens=max_tokens,
+                              timeout_s=model_timeout)
+        box = make_sandbox(sandbox)
+        stack.callback(box.close)
         graph = build_graph(model=chat, sandbox=box, max_attempts=max_attempts, policy=policy,  # type: ignore[arg-type]
-                            timeout_s=timeout)
-        final = stream_run(graph, {"task": task, "tests": tests}, quiet=json_out)
-    finally:
-        box.close()
+                            timeout_s=timeout, approval=approval, checkpointer=saver)
+        config = {"configurable": {"thread_id": thread}} if thread else None
+        inputs: Any = None
+        if not resume:
+            tests: list[Any] = [parse_test_expr(expr) for expr in test or []]
+            if tests_file is not None:
+                tests += load_tests_file(tests_file)
+            inputs = {"task": task, "tests": tests}
+        final = run_with_approvals(graph, inputs, config, quiet=json_out)
+    if thread and not json_out:
+        err.print(f"[dim]thread {thread}: resume with `codeloop solve --resume {thread}`, "
+                  f"list attempts with `codeloop history {thread}`[/dim]")
     print_result(final, json_out)
     raise typer.Exit(0 if final.get("status") == "passed" else 1)
+
+
+def run_with_approvals(graph: Any, inputs: Any, config: dict[str, Any] | None, quiet: bool) -> dict[str, Any]:
+    """Stream the run; at each approval interrupt, ask on the terminal and resume."""
+    from langgraph.types import Command
+
+    while True:
+        final = stream_run(graph, inputs, config, quiet=quiet)
+        if config is None:
+            return final
+        snapshot = graph.get_state(config)
+        pending = [i for task in snapshot.tasks for i in task.interrupts]
+        if not pending:
+            return dict(snapshot.values) or final
+        inputs = Command(resume=ask_approval(pending[0].value))
+
+
+def ask_approval(request: dict[str, Any]) -> dict[str, Any]:
+    """Show the code and its validation verdict; read yes / no (+ reason) / edit."""
+    err.print(f"[bold]attempt {request.get('attempt')}: run this code?[/bold]")
+    err.print(Syntax(request.get("code", ""), "python", line_numbers=True, word_wrap=True))
+    problems = (request.get("validation") or {}).get("errors") or []
+    err.print("validation: " + ("; ".join(problems) if problems else "passed"), highlight=False)
+    choice = typer.prompt("[y]es, [n]o, [e]dit", default="y", err=True).strip().lower()
+    if choice.startswith("n"):
+        reason = typer.prompt("why not (the model sees this)", default="rejected", err=True)
+        return {"approved": False, "reason": reason}
+    if choice.startswith("e"):
+        edited = typer.edit(request.get("code", ""), extension=".py")
+        return {"approved": True, "code": edited if edited else request.get("code", "")}
+    return {"approved": True}
+
+
+@app.command()
+@_handle_errors
+def history(
+    thread: Annotated[str, typer.Argument(help="The thread id given to solve --thread-id.")],
+    db: Annotated[Path, typer.Option(help="SQLite checkpoint file.")] = Path(".codeloop/checkpoints.sqlite"),
+) -> None:
+    """List the attempts of a saved run."""
+    from rich.table import Table
+
+    from codeloop.durable import sqlite_checkpointer, thread_values
+
+    with sqlite_checkpointer(db) as saver:
+        values = thread_values(saver, thread)
+    if values is None:
+        raise ConfigError(f"there is no saved run {thread!r} in {db}")
+    table = Table(title=f"{thread}: {values.get('task', '')[:60]} — {values.get('status', 'running')}")
+    for column in ("attempt", "from", "stage", "passed", "tests", "feedback"):
+        table.add_column(column)
+    for record in values.get("history", []):
+        tests = f"{len(record['tests_passed'])}/{len(record['tests_passed']) + len(record['tests_failed'])}"
+        first = (record.get("feedback") or "").strip().splitlines()
+        table.add_row(str(record["attempt"]), record["source"], record["stage"], "yes" if record["passed"] else "no",
+                      tests, first[0][:80] if first else "")
+    current = values.get("attempts", 0)
+    if current > len(values.get("history", [])):
+        table.add_row(str(current), "(in progress)", values.get("stage", ""), "", "", "")
+    out.print(table)
 
 
 def print_result(final: dict[str, Any], json_out: bool) -> None:

@@ -10,12 +10,15 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 
+from codeloop.context import RunContext
+from codeloop.deps import Deps
 from codeloop.errors import ConfigError
+from codeloop.nodes.approve import approve
 from codeloop.nodes.execute import ExecuteNode
 from codeloop.nodes.finalize import finalize
 from codeloop.nodes.fix import FixNode
 from codeloop.nodes.generate import GenerateNode
-from codeloop.nodes.model_call import ModelCaller, is_transient
+from codeloop.nodes.model_call import is_transient
 from codeloop.nodes.policy import PolicyName
 from codeloop.nodes.prepare import PrepareNode, check_max_attempts
 from codeloop.nodes.test import TestNode
@@ -27,12 +30,13 @@ from codeloop.state import InputState, LoopState, OutputState
 PREPARE = "prepare"
 GENERATE = "generate"
 VALIDATE = "validate"
+APPROVE = "approve"
 EXECUTE = "execute"
 TEST = "test"
 FIX = "fix"
 FINALIZE = "finalize"
 #: Nodes a caller may replace through ``build_graph(nodes={...})``.
-NODE_NAMES = (PREPARE, GENERATE, VALIDATE, EXECUTE, TEST, FIX, FINALIZE)
+NODE_NAMES = (PREPARE, GENERATE, VALIDATE, APPROVE, EXECUTE, TEST, FIX, FINALIZE)
 
 Node = Callable[[LoopState], dict[str, Any]]
 
@@ -53,8 +57,15 @@ def route_after_generate(state: LoopState) -> Literal["validate", "fix", "finali
 route_after_fix = route_after_generate
 
 
-def route_after_validate(state: LoopState) -> Literal["execute", "fix", "finalize"]:
-    """Valid code runs; rejected code goes back to the model."""
+def route_after_validate(state: LoopState) -> Literal["approve", "execute", "fix", "finalize"]:
+    """Valid code runs (after a human approves it, when approval is on); rejected code goes back."""
+    if not state.get("ok"):
+        return _fix_or_finish(state)
+    return APPROVE if state.get("approval") else EXECUTE
+
+
+def route_after_approve(state: LoopState) -> Literal["execute", "fix", "finalize"]:
+    """Approved code runs; a rejection goes to the fix node with the reviewer's reason."""
     return EXECUTE if state.get("ok") else _fix_or_finish(state)
 
 
@@ -76,6 +87,7 @@ def build_graph(
     *,
     max_attempts: int = 4,
     policy: PolicyName = "standard",
+    approval: bool = False,
     timeout_s: float = 10.0,
     test_timeout_s: float = 5.0,
     max_code_chars: int = 100_000,
@@ -83,15 +95,18 @@ def build_graph(
     model_retry: RetryPolicy | None = DEFAULT_MODEL_RETRY,
     structured_output: bool | None = None,
     checkpointer: Any = None,
+    context_schema: type[RunContext] = RunContext,
     name: str = "codeloop",
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Compile the loop.
 
     Args:
-        model: any LangChain chat model, or a spec for :func:`codeloop.models.make_model`.
+        model: any LangChain chat model, or a spec for :func:`codeloop.models.make_model`;
+            None: each run names its model in the context (``context={"model": ...}``).
         sandbox: a :class:`~codeloop.sandboxes.Sandbox` or a backend name (default ``local``).
         max_attempts: code versions to try before giving up (an input ``max_attempts`` overrides it).
         policy: validation preset: ``off``, ``standard`` or ``strict``.
+        approval: pause before running any generated code, for a human (needs a checkpointer).
         timeout_s: wall-clock limit of the program run.
         test_timeout_s: wall-clock limit per test.
         nodes: replacements by node name (see :data:`NODE_NAMES`); each is ``state -> update``.
@@ -99,6 +114,7 @@ def build_graph(
         structured_output: ask for code + rationale through tool calling (None: where the
             model supports it, falling back to plain text where the endpoint does not).
         checkpointer: a LangGraph checkpointer, for durable, resumable runs.
+        context_schema: the per-run context class (Studio shows its fields).
 
     Example:
         >>> graph = build_graph(model=chat_model, sandbox="local", max_attempts=4)  # doctest: +SKIP
@@ -119,23 +135,23 @@ def build_graph(
         if not callable(node):
             raise ConfigError(f"the replacement for node {node_name!r} is not callable")
 
-    needs_model = GENERATE not in replacements or FIX not in replacements
-    chat = _resolve_model(model) if needs_model else None
+    chat = _resolve_model(model) if model is not None else None
     needs_sandbox = EXECUTE not in replacements or TEST not in replacements
-    box = make_sandbox(sandbox) if needs_sandbox else None
-
-    defaults: dict[str, Node] = {PREPARE: PrepareNode(max_attempts=max_attempts), FINALIZE: finalize,
-                                 VALIDATE: ValidateNode(policy=policy, max_code_chars=max_code_chars)}
-    if chat is not None:
-        caller = ModelCaller(chat, structured=structured_output)
-        defaults[GENERATE] = GenerateNode(caller)
-        defaults[FIX] = FixNode(caller)
-    if box is not None:
-        defaults[EXECUTE] = ExecuteNode(box, timeout_s=timeout_s)
-        defaults[TEST] = TestNode(box, per_test_timeout_s=test_timeout_s)
+    deps = Deps(model=chat, sandbox=make_sandbox(sandbox) if needs_sandbox else None,
+                structured_output=structured_output)
+    defaults: dict[str, Node] = {
+        PREPARE: PrepareNode(max_attempts=max_attempts, policy=policy, approval=approval),
+        GENERATE: GenerateNode(deps),
+        VALIDATE: ValidateNode(policy=policy, max_code_chars=max_code_chars),
+        APPROVE: approve,
+        EXECUTE: ExecuteNode(deps, timeout_s=timeout_s),
+        TEST: TestNode(deps, per_test_timeout_s=test_timeout_s),
+        FIX: FixNode(deps),
+        FINALIZE: finalize,
+    }
     chosen = {**defaults, **replacements}
 
-    builder = StateGraph(LoopState, input_schema=InputState, output_schema=OutputState)
+    builder = StateGraph(LoopState, context_schema=context_schema, input_schema=InputState, output_schema=OutputState)
     for node_name in NODE_NAMES:
         retry = model_retry if node_name in (GENERATE, FIX) else None
         builder.add_node(node_name, chosen[node_name], retry_policy=retry)
@@ -143,6 +159,7 @@ def build_graph(
     builder.add_edge(PREPARE, GENERATE)
     builder.add_conditional_edges(GENERATE, route_after_generate)
     builder.add_conditional_edges(VALIDATE, route_after_validate)
+    builder.add_conditional_edges(APPROVE, route_after_approve)
     builder.add_conditional_edges(EXECUTE, route_after_execute)
     builder.add_conditional_edges(TEST, route_after_test)
     builder.add_conditional_edges(FIX, route_after_fix)

@@ -64,8 +64,11 @@ def scripted_model(replies: list[Any], source: str = "scripted") -> BaseChatMode
     return GenericFakeChatModel(messages=_Replies(messages, source))
 
 
-def load_scripted(path: str | Path) -> BaseChatModel:
-    """A scripted model from a JSON or YAML file: a list of replies, or ``{"replies": [...]}``."""
+def load_scripted(path: str | Path, *, skip: int = 0) -> BaseChatModel:
+    """A scripted model from a JSON or YAML file: a list of replies, or ``{"replies": [...]}``.
+
+    ``skip`` drops replies a resumed run already used.
+    """
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -84,7 +87,7 @@ def load_scripted(path: str | Path) -> BaseChatModel:
         data = data.get("replies")
     if not isinstance(data, list) or not data:
         raise ConfigError(f"{file} must hold a non-empty list of replies (or {{'replies': [...]}})")
-    return scripted_model(data, source=str(file))
+    return scripted_model(data[skip:], source=str(file))
 
 
 def make_model(

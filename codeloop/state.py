@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, NotRequired, TypedDict
 from codeloop.errors import ConfigError
 
 Status = Literal["running", "passed", "failed"]
-Stage = Literal["generate", "validate", "approve", "execute", "test", "passed"]
+Stage = Literal["generate", "validate", "approve", "execute", "test"]
 Provenance = Literal["given", "generated"]
 
 
@@ -66,7 +66,8 @@ class InputState(TypedDict, total=False):
     task: str
     tests: list[TestCase]
     max_attempts: int
-    code: str
+    policy: str
+    approval: bool
 
 
 class OutputState(TypedDict, total=False):
@@ -91,6 +92,8 @@ class LoopState(TypedDict):
     task: str
     tests: NotRequired[list[TestCase]]
     max_attempts: NotRequired[int]
+    policy: NotRequired[str]
+    approval: NotRequired[bool]
     code: NotRequired[str]
     status: NotRequired[Status]
     attempts: NotRequired[int]

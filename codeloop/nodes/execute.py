@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from langgraph.runtime import Runtime
+
+from codeloop.context import RunContext
+from codeloop.deps import Deps
 from codeloop.nodes.feedback import describe_failure
-from codeloop.sandboxes.base import Sandbox
 from codeloop.state import LoopState
 
 
@@ -14,11 +17,11 @@ from codeloop.state import LoopState
 class ExecuteNode:
     """Graph node: run ``state['code']`` once as a program and record what happened."""
 
-    sandbox: Sandbox
+    deps: Deps
     timeout_s: float = 10.0
 
-    def __call__(self, state: LoopState) -> dict[str, Any]:
-        result = self.sandbox.run(state.get("code", ""), timeout_s=self.timeout_s)
+    def __call__(self, state: LoopState, runtime: Runtime[RunContext] | None = None) -> dict[str, Any]:
+        result = self.deps.sandbox_for(runtime).run(state.get("code", ""), timeout_s=self.timeout_s)
         update: dict[str, Any] = {
             "stage": "execute",
             "ok": result.ok,

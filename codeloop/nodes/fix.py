@@ -7,10 +7,12 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
 
 from codeloop.nodes.attempts import close_attempt
 from codeloop.nodes.generate import new_version
-from codeloop.nodes.model_call import ModelCaller
+from codeloop.context import RunContext
+from codeloop.deps import Deps
 from codeloop.nodes.prompts import SYSTEM, fix_prompt
 from codeloop.state import LoopState
 
@@ -19,17 +21,17 @@ from codeloop.state import LoopState
 class FixNode:
     """Graph node: record the failed attempt, then ask the model for a corrected version."""
 
-    caller: ModelCaller
+    deps: Deps
 
     @classmethod
     def from_model(cls, model: BaseChatModel) -> FixNode:
-        """A node around ``model`` with its own :class:`ModelCaller`."""
-        return cls(ModelCaller(model))
+        """A node around ``model`` alone."""
+        return cls(Deps(model=model))
 
-    def __call__(self, state: LoopState) -> dict[str, Any]:
+    def __call__(self, state: LoopState, runtime: Runtime[RunContext] | None = None) -> dict[str, Any]:
         closed = close_attempt(state)
         history = [*state.get("history", []), *closed.get("history", [])]
         prompt = fix_prompt(state["task"], state.get("tests", []), state.get("code", ""),
                             state.get("feedback") or "", history)
-        reply = self.caller([SystemMessage(SYSTEM), HumanMessage(prompt)])
+        reply = self.deps.caller(runtime)([SystemMessage(SYSTEM), HumanMessage(prompt)])
         return {**closed, **new_version(state, reply, "fix")}

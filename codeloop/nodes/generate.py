@@ -7,8 +7,11 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
 
-from codeloop.nodes.model_call import ModelCaller, ModelReply
+from codeloop.context import RunContext
+from codeloop.deps import Deps
+from codeloop.nodes.model_call import ModelReply
 from codeloop.nodes.prompts import SYSTEM, generate_prompt
 from codeloop.state import LoopState
 
@@ -40,13 +43,13 @@ def new_version(state: LoopState, reply: ModelReply, node: str) -> dict[str, Any
 class GenerateNode:
     """Graph node: ask the model for a first solution."""
 
-    caller: ModelCaller
+    deps: Deps
 
     @classmethod
     def from_model(cls, model: BaseChatModel) -> GenerateNode:
-        """A node around ``model`` with its own :class:`ModelCaller`."""
-        return cls(ModelCaller(model))
+        """A node around ``model`` alone."""
+        return cls(Deps(model=model))
 
-    def __call__(self, state: LoopState) -> dict[str, Any]:
+    def __call__(self, state: LoopState, runtime: Runtime[RunContext] | None = None) -> dict[str, Any]:
         messages = [SystemMessage(SYSTEM), HumanMessage(generate_prompt(state["task"], state.get("tests", [])))]
-        return new_version(state, self.caller(messages), "generate")
+        return new_version(state, self.deps.caller(runtime)(messages), "generate")

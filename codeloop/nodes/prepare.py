@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from langgraph.runtime import Runtime
+
+from codeloop.context import RunContext
+from codeloop.deps import context_of
 from codeloop.errors import ConfigError
 from codeloop.state import LoopState, normalize_tests
 
@@ -20,11 +24,17 @@ def check_max_attempts(value: object) -> int:
 
 @dataclass(frozen=True, slots=True)
 class PrepareNode:
-    """Graph node: validate ``task`` and ``tests``, fix ``max_attempts``, reset the run's counters."""
+    """Graph node: validate ``task`` and ``tests``, settle the run's options, reset its counters.
+
+    Each option comes from the input if given, else the run's context, else the builder.
+    """
 
     max_attempts: int = 4
+    policy: str = "standard"
+    approval: bool = False
 
-    def __call__(self, state: LoopState) -> dict[str, Any]:
+    def __call__(self, state: LoopState, runtime: Runtime[RunContext] | None = None) -> dict[str, Any]:
+        context = context_of(runtime) or RunContext()
         task = state.get("task")
         if not isinstance(task, str) or not task.strip():
             raise ConfigError("the input needs a non-empty 'task' string describing what the code must do")
@@ -34,7 +44,11 @@ class PrepareNode:
             raise ConfigError("the task contains a NUL byte")
         return {
             "tests": normalize_tests(state.get("tests")),
-            "max_attempts": check_max_attempts(state.get("max_attempts", self.max_attempts)),
+            "max_attempts": check_max_attempts(
+                state["max_attempts"] if "max_attempts" in state else (context.max_attempts or self.max_attempts)),
+            "policy": state.get("policy") or context.policy or self.policy,
+            "approval": bool(state["approval"] if "approval" in state else
+                             (context.approval if context.approval is not None else self.approval)),
             "status": "running",
             "attempts": 0,
             "best": None,

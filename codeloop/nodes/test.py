@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from langgraph.runtime import Runtime
+
+from codeloop.context import RunContext
+from codeloop.deps import Deps
 from codeloop.sandboxes.base import ExecutionResult, Sandbox
 from codeloop.state import LoopState, TestCase, TestResult
 
@@ -146,12 +150,13 @@ class TestNode:
     """Graph node: run the tests on ``state['code']``."""
 
     __test__ = False  # not a pytest test class
-    sandbox: Sandbox
+    deps: Deps
     per_test_timeout_s: float = 5.0
 
-    def __call__(self, state: LoopState) -> dict[str, Any]:
+    def __call__(self, state: LoopState, runtime: Runtime[RunContext] | None = None) -> dict[str, Any]:
         tests = state.get("tests", [])
-        results, run = run_tests(self.sandbox, state.get("code", ""), tests, per_test_timeout_s=self.per_test_timeout_s)
+        results, _ = run_tests(self.deps.sandbox_for(runtime), state.get("code", ""), tests,
+                               per_test_timeout_s=self.per_test_timeout_s)
         ok = all(r["passed"] for r in results)
         update: dict[str, Any] = {"stage": "test", "ok": ok, "test_results": results}
         if not ok:

@@ -119,7 +119,7 @@ class ValidateNode:
     def __call__(self, state: LoopState) -> dict[str, Any]:
         verdict = validate_code(
             state.get("code", ""),
-            policy=self.policy,
+            policy=state.get("policy") or self.policy,
             max_code_chars=self.max_code_chars,
             tests=state.get("tests", []),
         )
