@@ -35,5 +35,11 @@ lint: $(STAMP)
 image: $(STAMP)
 	$(VENV)/bin/codeloop sandbox build-image
 
+## studio: serve the graph to LangGraph Studio (local API server; no tracing, analytics or remote calls)
+STUDIO_PORT ?= 8123
+studio: $(STAMP)
+	LANGSMITH_TRACING=false LANGCHAIN_TRACING_V2=false LANGGRAPH_CLI_NO_ANALYTICS=1 LANGSMITH_API_KEY= \
+		$(VENV)/bin/langgraph dev --host 127.0.0.1 --port $(STUDIO_PORT) --no-browser --config langgraph.json
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
