@@ -162,7 +162,8 @@ class LocalSandbox:
 
     def _start_server(self) -> socket.socket:
         host_end, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        cfg: dict[str, Any] = {"control_fd": server_end.fileno(), "env": _SAFE_ENV, "preload": list(self._preload)}
+        cfg: dict[str, Any] = {"control_fd": server_end.fileno(), "env": _SAFE_ENV, "preload": list(self._preload),
+                               "harness": _harness_source()}
         flags = ["-I"] if self.site_packages else ["-I", "-S"]
         if self._bwrap:
             cfg["root"] = "/sandbox"
@@ -257,12 +258,11 @@ class LocalSandbox:
     def _request(self, code: str, timeout_s: float, language: Language,
                  files: Mapping[str, str | bytes] | None, stdin: str | None) -> bytes:
         check_run_args(code, timeout_s, language, files)
-        mode = self._mode
-        if mode == "restricted" and code is _harness_source():
-            mode = "restricted-harness"
+        harness = code is _harness_source()  # the server has it compiled already
         payload: dict[str, Any] = {
-            "code": code,
-            "mode": mode,
+            "code": "" if harness else code,
+            "harness": harness,
+            "mode": self._mode,
             "language": language,
             "timeout_s": float(timeout_s),
             "stdin": stdin or "",
