@@ -65,8 +65,9 @@ def examples_from_docstring(prompt: str, entry_point: str) -> list[TestCase]:
     found: list[tuple[str, str]] = []
     try:
         for example in doctest.DocTestParser().get_examples(prompt):
-            if entry_point in example.source and example.want.strip():
-                found.append((example.source.strip(), example.want.strip()))
+            want = example.want.split('"""')[0].split("'''")[0].strip()  # not the docstring's end
+            if entry_point in example.source and want:
+                found.append((example.source.strip(), want))
     except ValueError:
         pass
     pattern = re.compile(rf"^\s*(?:[-*]\s*)?({re.escape(entry_point)}\(.*\))\s*{_ARROWS}\s*(.+?)\s*$", re.MULTILINE)
