@@ -6,6 +6,7 @@ Example:
     >>> graph.invoke({"task": "Write add(a, b).", "tests": [{"call": "add(2, 3)", "expected": 5}]})  # doctest: +SKIP
 """
 
+from codeloop.agent import SolveResult, analyze, compute, solve, transform
 from codeloop.errors import (
     CodeloopError,
     ConfigError,
@@ -30,9 +31,14 @@ __all__ = [
     "Sandbox",
     "SandboxError",
     "SandboxUnavailableError",
+    "SolveResult",
     "TestCase",
     "TestResult",
+    "analyze",
     "build_graph",
+    "compute",
     "make_model",
     "scripted_model",
+    "solve",
+    "transform",
 ]

@@ -142,6 +142,7 @@ def solve(
     resume: Annotated[str | None, typer.Option(help="Resume the run saved under this thread id.")] = None,
     db: Annotated[Path, typer.Option(help="SQLite checkpoint file.")] = Path(".codeloop/checkpoints.sqlite"),
     json_out: Annotated[bool, typer.Option("--json", help="Print the final state as JSON on stdout.")] = False,
+    log: Annotated[Path | None, typer.Option(help="Append every sandbox run to this JSONL file.")] = None,
 ) -> None:
     """Generate code for TASK, run it, test it and fix it until it passes."""
     from contextlib import ExitStack
@@ -175,6 +176,10 @@ def solve(
                               timeout_s=model_timeout)
         box = make_sandbox(sandbox)
         stack.callback(box.close)
+        if log is not None:
+            from codeloop.sandboxes.logged import LoggedSandbox
+
+            box = LoggedSandbox(box, log)
         graph = build_graph(model=chat, sandbox=box, max_attempts=max_attempts, policy=policy,  # type: ignore[arg-type]
                             timeout_s=timeout, approval=approval, checkpointer=saver)
         config = {"configurable": {"thread_id": thread}} if thread else None
@@ -221,6 +226,81 @@ def ask_approval(request: dict[str, Any]) -> dict[str, Any]:
         edited = typer.edit(request.get("code", ""), extension=".py")
         return {"approved": True, "code": edited if edited else request.get("code", "")}
     return {"approved": True}
+
+
+def _feature_model(model: str | None, base_url: str | None) -> Any:
+    from codeloop.models import make_model
+
+    return make_model(model, base_url=base_url)
+
+
+ModelOpt = Annotated[str | None, typer.Option(help="openai:NAME, NAME, or scripted:FILE (default: $CODELOOP_MODEL).")]
+BaseUrlOpt = Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL).")]
+SandboxOpt = Annotated[str, typer.Option(help=f"Backend: {', '.join(BACKENDS)}.")]
+AttemptsOpt = Annotated[int, typer.Option(min=1, help="Code versions to try.")]
+LogOpt = Annotated[Path | None, typer.Option(help="Append every sandbox run to this JSONL file.")]
+MarkdownOpt = Annotated[bool, typer.Option("--markdown", help="Print the report as Markdown.")]
+
+
+def _print_feature(result: Any, markdown: bool) -> None:
+    out.print(result.to_markdown() if markdown else str(result), highlight=False, markup=False)
+    raise typer.Exit(0 if result.passed else 1)
+
+
+@app.command()
+@_handle_errors
+def analyze(
+    data: Annotated[Path, typer.Argument(help="A .csv, .tsv, .json or .jsonl file.")],
+    question: Annotated[str, typer.Argument(help="What to find out.")],
+    model: ModelOpt = None, base_url: BaseUrlOpt = None, sandbox: SandboxOpt = "local",
+    max_attempts: AttemptsOpt = 4, log: LogOpt = None, markdown: MarkdownOpt = False,
+) -> None:
+    """Answer QUESTION about DATA with generated code that reads the file in the sandbox."""
+    from codeloop.agent import analyze as run_analyze
+
+    result = run_analyze(data, question, model=_feature_model(model, base_url), sandbox=sandbox,
+                         max_attempts=max_attempts, log=log)
+    _print_feature(result, markdown)
+
+
+@app.command()
+@_handle_errors
+def compute(
+    question: Annotated[str, typer.Argument(help="What to compute, e.g. 'sum of primes below 10**6'.")],
+    model: ModelOpt = None, base_url: BaseUrlOpt = None, sandbox: SandboxOpt = "local",
+    max_attempts: AttemptsOpt = 4, log: LogOpt = None, markdown: MarkdownOpt = False,
+) -> None:
+    """Compute an exact answer by running code, and show the code."""
+    from codeloop.agent import compute as run_compute
+
+    result = run_compute(question, model=_feature_model(model, base_url), sandbox=sandbox,
+                         max_attempts=max_attempts, log=log)
+    _print_feature(result, markdown)
+
+
+@app.command()
+@_handle_errors
+def transform(
+    file: Annotated[Path, typer.Argument(help="The Python file to rewrite.")],
+    instruction: Annotated[str, typer.Argument(help="How, e.g. 'make it more Pythonic'.")],
+    test: Annotated[list[str] | None, typer.Option("--test", "-t", help="An assertion the rewrite must pass.")] = None,
+    write: Annotated[bool, typer.Option(help="Overwrite FILE with the verified rewrite.")] = False,
+    model: ModelOpt = None, base_url: BaseUrlOpt = None, sandbox: SandboxOpt = "local",
+    max_attempts: AttemptsOpt = 4, log: LogOpt = None, markdown: MarkdownOpt = False,
+) -> None:
+    """Rewrite FILE as INSTRUCTION says, verified to behave like the original."""
+    from codeloop.agent import transform as run_transform
+
+    try:
+        code = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {file}: {exc}") from exc
+    tests = [parse_test_expr(expr) for expr in test or []]
+    result = run_transform(code, instruction, tests or None, model=_feature_model(model, base_url), sandbox=sandbox,
+                           max_attempts=max_attempts, log=log)
+    if write and result.passed:
+        file.write_text(result.code.rstrip() + "\n", encoding="utf-8")
+    _print_feature(result, markdown)
 
 
 @app.command()
@@ -278,6 +358,7 @@ def sandbox_run(
     backend: Annotated[str, typer.Option(help=f"Backend: {', '.join(BACKENDS)}.")] = "local",
     timeout: Annotated[float, typer.Option(min=0.001, help="Wall-clock limit in seconds.")] = 10.0,
     language: Annotated[str, typer.Option(help="python or bash (default: from the file name).")] = "",
+    log: Annotated[Path | None, typer.Option(help="Append the run to this JSONL file.")] = None,
 ) -> None:
     """Run FILE in a sandbox; print its stdout and stderr; exit with its exit code (124 on timeout)."""
     from codeloop.sandboxes.registry import make_sandbox
@@ -290,6 +371,10 @@ def sandbox_run(
     if lang not in ("python", "bash"):
         raise typer.BadParameter("--language must be python or bash")
     box = make_sandbox(backend)
+    if log is not None:
+        from codeloop.sandboxes.logged import LoggedSandbox
+
+        box = LoggedSandbox(box, log)
     try:
         result = box.run(code, timeout_s=timeout, language=lang)  # type: ignore[arg-type]
     finally:

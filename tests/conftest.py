@@ -49,3 +49,36 @@ def free_port() -> int:
 def require_docker() -> bool:
     """CI sets CODELOOP_REQUIRE_DOCKER=1: a missing daemon then fails instead of skipping."""
     return os.environ.get("CODELOOP_REQUIRE_DOCKER") == "1"
+
+
+class PromptAwareModel:
+    """Builds a fake chat model whose scripted replies may quote the prompt.
+
+    A reply template's ``{path}`` is filled with the first ``/…/data.<ext>`` path in the
+    latest prompt, the way a real model would quote the file it was told about. Every
+    prompt is kept in ``prompts``. (The LLM is the one fake here.)
+    """
+
+    def __init__(self, replies: list[str]) -> None:
+        self.replies = list(replies)
+        self.prompts: list[str] = []
+
+    def model(self) -> Any:
+        import re
+
+        from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+        from langchain_core.messages import AIMessage
+
+        outer = self
+
+        class _Model(GenericFakeChatModel):
+            def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> Any:
+                from langchain_core.outputs import ChatGeneration, ChatResult
+
+                prompt = str(messages[-1].content)
+                outer.prompts.append(prompt)
+                found = re.search(r"(/\S+/data\.\w+)", prompt)
+                text = outer.replies.pop(0).replace("{path}", found.group(1) if found else "")
+                return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+        return _Model(messages=iter([]))

@@ -104,6 +104,7 @@ class DockerSandbox:
         limits: SandboxLimits | None = None,
         pool_size: int = 2,
         cpus: float = 1.0,
+        data_dir: str | Path | None = None,
     ) -> None:
         """Configure the sandbox; containers start on first use.
 
@@ -113,6 +114,7 @@ class DockerSandbox:
             limits: per-run resource caps.
             pool_size: containers kept started and waiting.
             cpus: CPU share per container.
+            data_dir: a host directory mounted read-only at ``/data`` (:attr:`data_path`).
         """
         self._requested_image = image or os.environ.get("CODELOOP_DOCKER_IMAGE") or None
         self.limits = limits or SandboxLimits()
@@ -127,6 +129,8 @@ class DockerSandbox:
         self._filler: threading.Thread | None = None
         self._wake = threading.Event()
         self._owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.data_dir = Path(data_dir).resolve() if data_dir is not None else None
+        self.data_path = "/data" if data_dir is not None else None
         self._remover = ThreadPoolExecutor(max_workers=2, thread_name_prefix="codeloop-docker-rm")
 
     # -- lifecycle -----------------------------------------------------------------
@@ -259,6 +263,7 @@ class DockerSandbox:
                 {"Name": "core", "Soft": 0, "Hard": 0},
             ],
             init=False,
+            binds={str(self.data_dir): {"bind": "/data", "mode": "ro"}} if self.data_dir is not None else None,
         )
         container = api.create_container(
             self.image,

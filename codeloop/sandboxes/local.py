@@ -95,6 +95,7 @@ class LocalSandbox:
         python: str | None = None,
         site_packages: bool = False,
         use_bubblewrap: bool | None = None,
+        data_dir: str | Path | None = None,
         _mode: str = "python",
         _preload: tuple[str, ...] = (),
     ) -> None:
@@ -107,6 +108,8 @@ class LocalSandbox:
                 (e.g. ``numpy``); off by default for speed and a smaller surface.
             use_bubblewrap: force bubblewrap on (error when missing) or off; the
                 default uses it when ``bwrap`` is installed.
+            data_dir: a host directory the code may read (never write), at
+                :attr:`data_path`: ``/data`` under bubblewrap, else the host path itself.
         """
         self.limits = limits or SandboxLimits()
         self.python = python or default_python()
@@ -122,6 +125,9 @@ class LocalSandbox:
         self._hello: dict[str, Any] = {}
         self._finalizer: weakref.finalize | None = None
         self._mode = _mode  # "restricted": RestrictedSandbox runs its code through this server
+        self.data_dir = Path(data_dir).resolve() if data_dir is not None else None
+        if self.data_dir is not None and not self.data_dir.is_dir():
+            raise SandboxUnavailableError(f"data_dir {self.data_dir} is not a directory")
         self._preload = _preload
 
     # -- lifecycle ---------------------------------------------------------------
@@ -139,6 +145,13 @@ class LocalSandbox:
                 self._finalizer()
             self._proc = self._control = None
             self._finalizer = None
+
+    @property
+    def data_path(self) -> str | None:
+        """Where the code finds ``data_dir`` (read-only), or None without one."""
+        if self.data_dir is None:
+            return None
+        return "/data" if self._bwrap else str(self.data_dir)
 
     @property
     def isolation(self) -> Isolation:
@@ -245,6 +258,7 @@ class LocalSandbox:
         args += [
             "--proc", "/proc", "--dev", "/dev",
             "--size", size, "--tmpfs", "/sandbox",
+            *(["--ro-bind", str(self.data_dir), "/data"] if self.data_dir is not None else []),
             "--dir", "/tmp", "--remount-ro", "/",
         ]
         if os.geteuid() == 0:
