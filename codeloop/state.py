@@ -68,6 +68,7 @@ class InputState(TypedDict, total=False):
     max_attempts: int
     policy: str
     approval: bool
+    generated_tests: bool
 
 
 class OutputState(TypedDict, total=False):
@@ -84,6 +85,7 @@ class OutputState(TypedDict, total=False):
     usage: Usage
     answer: str
     tests: list[TestCase]
+    generated_report: dict[str, Any]
 
 
 class LoopState(TypedDict):
@@ -108,6 +110,9 @@ class LoopState(TypedDict):
     reason: NotRequired[str]
     answer: NotRequired[str]
     best: NotRequired[dict[str, Any] | None]
+    generated_tests: NotRequired[bool | None]
+    generated_report: NotRequired[dict[str, Any]]
+    regressions: NotRequired[list[str]]
     last_call: NotRequired[dict[str, Any]]
     history: Annotated[list[dict[str, Any]], operator.add]
     usage: Annotated[Usage, add_usage]

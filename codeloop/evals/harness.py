@@ -44,7 +44,7 @@ class EvalConfig:
     samples: int = 1
     concurrency: int = 4
     feedback: Feedback = "visible"
-    generated_tests: bool = False
+    generated_tests: Literal["off", "on", "both"] = "off"
     grade_timeout_s: float = 3.0
     samples_file: str | None = None
 
@@ -78,8 +78,8 @@ class ResultsFile:
     path: Path
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def done(self) -> set[tuple[str, int]]:
-        return {(r["task_id"], r["sample"]) for r in self.read()}
+    def done(self) -> set[tuple[str, int, bool]]:
+        return {(r["task_id"], r["sample"], bool(r.get("generated_tests"))) for r in self.read()}
 
     def read(self) -> list[dict[str, Any]]:
         if not self.path.exists():
@@ -106,13 +106,16 @@ async def run_task(
     sandbox: Sandbox,
     config: EvalConfig,
     executor: ThreadPoolExecutor,
+    generated_tests: bool = False,
 ) -> dict[str, Any]:
     """One (task, sample) through the loop, then graded on the hidden tests."""
     from codeloop.graph import build_graph
 
     started = time.perf_counter()
-    row: dict[str, Any] = {"task_id": task.task_id, "sample": sample, "feedback": config.feedback}
-    graph = build_graph(model=model, sandbox=sandbox, max_attempts=config.max_attempts)
+    row: dict[str, Any] = {"task_id": task.task_id, "sample": sample, "feedback": config.feedback,
+                           "generated_tests": generated_tests}
+    graph = build_graph(model=model, sandbox=sandbox, max_attempts=config.max_attempts,
+                        generated_tests=generated_tests)
     inputs = {"task": task_text(task), "tests": loop_tests(task, config.feedback)}
     loop = asyncio.get_running_loop()
     try:
@@ -217,16 +220,18 @@ async def run_eval(
     if config.samples_file:
         by_id = {t.task_id: t for t in tasks}
         for task, sample, completion in read_samples_file(Path(config.samples_file), by_id):
-            if (task.task_id, sample) not in done:
+            if (task.task_id, sample, False) not in done:
                 jobs.append(grade_completion(task, sample, completion, sandbox=sandbox, config=config))
     else:
         if model_factory is None:
             raise ConfigError("an eval without --samples-file needs a model")
-        for task in tasks:
-            for sample in range(config.samples):
-                if (task.task_id, sample) not in done:
-                    jobs.append(run_task(task, sample, model=model_factory(task, sample), sandbox=sandbox,
-                                         config=config, executor=executor))
+        modes = {"off": [False], "on": [True], "both": [False, True]}[config.generated_tests]
+        for mode in modes:
+            for task in tasks:
+                for sample in range(config.samples):
+                    if (task.task_id, sample, mode) not in done:
+                        jobs.append(run_task(task, sample, model=model_factory(task, sample), sandbox=sandbox,
+                                             config=config, executor=executor, generated_tests=mode))
     try:
         await asyncio.gather(*(guarded(job) for job in jobs))
     finally:

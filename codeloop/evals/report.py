@@ -13,7 +13,23 @@ from codeloop.evals.passk import mean, pass_at_k
 
 
 def summarize(rows: list[dict[str, Any]], run: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The run's metrics from its result rows (one row per task and sample)."""
+    """The run's metrics from its result rows (one row per task and sample).
+
+    A run with generated tests both on and off also gets ``by_generated_tests``: the same
+    metrics for each half, compared on the same tasks.
+    """
+    summary = _metrics(rows, run)
+    modes = {bool(r.get("generated_tests")) for r in rows}
+    if len(modes) == 2:
+        summary["by_generated_tests"] = {
+            label: {k: v for k, v in _metrics([r for r in rows if bool(r.get("generated_tests")) == flag]).items()
+                    if k in COMPARED}
+            for label, flag in (("off", False), ("on", True))
+        }
+    return summary
+
+
+def _metrics(rows: list[dict[str, Any]], run: dict[str, Any] | None = None) -> dict[str, Any]:
     by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_task[row["task_id"]].append(row)
@@ -83,6 +99,10 @@ def render_markdown(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """The report as Markdown."""
     lines = ["# codeloop eval report", "", "| metric | value |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in _headline(summary)]
+    if "by_generated_tests" in summary:
+        off, on = summary["by_generated_tests"]["off"], summary["by_generated_tests"]["on"]
+        lines += ["", "## Generated tests: off vs on (same tasks)", "", "| metric | off | on |", "| --- | --- | --- |"]
+        lines += [f"| {k} | {off[k]} | {on[k]} |" for k in COMPARED if k in off]
     lines += ["", "## Attempts", "", "| attempts | samples |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in summary["attempts_histogram"].items()]
     lines += ["", "## Failures", "", "| category | samples |", "| --- | --- |"]
@@ -117,6 +137,10 @@ def _bars(title: str, items: list[tuple[str, float]], fmt: str = "{:.0f}") -> st
 def render_html(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """The report as one self-contained HTML page with SVG charts."""
     table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in _headline(summary))
+    if "by_generated_tests" in summary:
+        off, on = summary["by_generated_tests"]["off"], summary["by_generated_tests"]["on"]
+        table += "<tr><th>generated tests</th><td>off / on</td></tr>" + "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{off[k]} / {on[k]}</td></tr>" for k in COMPARED if k in off)
     per_task = sorted(rows, key=lambda r: (r["task_id"], r["sample"]))[:200]
     charts = [
         _bars("Attempts histogram", [(f"{k} attempt(s)", float(v)) for k, v in summary["attempts_histogram"].items()]),

@@ -46,6 +46,8 @@ def close_attempt(state: LoopState) -> dict[str, Any]:
         "usage": last_call.get("usage"),
         "finish_reason": last_call.get("finish_reason"),
         "rationale": last_call.get("rationale"),
+        "dropped_tests": last_call.get("dropped_tests", []),
+        "regressions": list(state.get("regressions") or []) if stage == "test" else [],
     }
     update: dict[str, Any] = {"history": [record]}
     current = score(state)

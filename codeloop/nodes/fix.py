@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from codeloop.nodes.generate import new_version
 from codeloop.context import RunContext
 from codeloop.deps import Deps
 from codeloop.nodes.prompts import SYSTEM, fix_prompt
-from codeloop.state import LoopState
+from codeloop.state import LoopState, TestCase
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,4 +35,22 @@ class FixNode:
         prompt = fix_prompt(state["task"], state.get("tests", []), state.get("code", ""),
                             state.get("feedback") or "", history)
         reply = self.deps.caller(runtime)([SystemMessage(SYSTEM), HumanMessage(prompt)])
-        return {**closed, **new_version(state, reply, "fix")}
+        update = {**closed, **new_version(state, reply, "fix")}
+        kept, dropped = drop_wrong_tests(state.get("tests", []), reply.text)
+        if dropped:
+            update["tests"] = kept
+            update["last_call"] = {**update["last_call"], "dropped_tests": dropped}
+        return update
+
+
+_WRONG = re.compile(r"^\s*WRONG TEST:\s*(.+?)\s*$", re.MULTILINE)
+
+
+def drop_wrong_tests(tests: list[TestCase], reply: str) -> tuple[list[TestCase], list[str]]:
+    """Drop the generated tests the model named as wrong; given tests are never dropped."""
+    named = {m.group(1).strip("`'\" ") for m in _WRONG.finditer(reply)}
+    if not named:
+        return tests, []
+    kept = [t for t in tests if t.get("provenance") != "generated" or t["name"] not in named]
+    dropped = [t["name"] for t in tests if t not in kept]
+    return kept, dropped

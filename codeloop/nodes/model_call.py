@@ -34,6 +34,10 @@ class CodeAnswer(BaseModel):
 
     code: str = Field(description="The complete, runnable Python program, without markdown fences.")
     rationale: str = Field(default="", description="One or two sentences: the approach, or what the fix changes.")
+    wrong_tests: list[str] = Field(
+        default_factory=list,
+        description="Names of failing *generated* tests you are sure are themselves wrong (they will be dropped).",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +163,10 @@ class ModelCaller:
                     self.structured = False
         return self._call_plain(messages)
 
+    def plain(self, messages: list[BaseMessage]) -> ModelReply:
+        """One plain-text call, whatever the structured setting (for replies that are not a program)."""
+        return self._call_plain(messages)
+
     def _invoke(self, runnable: Any, messages: list[BaseMessage]) -> tuple[Any, float]:
         started = time.perf_counter()
         try:
@@ -188,6 +196,7 @@ class ModelCaller:
             if "```" in code:  # a fence inside the tool argument: unwrap it
                 code = extract_code(code) or code
             text = json.dumps({"code": parsed.code, "rationale": parsed.rationale})
+            text += "".join(f"\nWRONG TEST: {name}" for name in parsed.wrong_tests)
             return ModelReply(text=text, code=code.strip("\n"), usage=usage, finish_reason=finish,
                               rationale=parsed.rationale or None, structured=True)
         # Prose instead of a tool call (or unparsable arguments): read the text as any reply.

@@ -32,6 +32,7 @@ class PrepareNode:
     max_attempts: int = 4
     policy: str = "standard"
     approval: bool = False
+    generated_tests: bool | None = None
 
     def __call__(self, state: LoopState, runtime: Runtime[RunContext] | None = None) -> dict[str, Any]:
         context = context_of(runtime) or RunContext()
@@ -42,8 +43,18 @@ class PrepareNode:
             raise ConfigError(f"the task is {len(task)} characters long; the limit is {MAX_TASK_CHARS}")
         if "\x00" in task:
             raise ConfigError("the task contains a NUL byte")
+        tests = normalize_tests(state.get("tests"))
+        if "generated_tests" in state and state["generated_tests"] is not None:
+            wanted = bool(state["generated_tests"])
+        elif context.generated_tests is not None:
+            wanted = context.generated_tests
+        elif self.generated_tests is not None:
+            wanted = self.generated_tests
+        else:
+            wanted = not tests  # on by default only when the task came without tests
         return {
-            "tests": normalize_tests(state.get("tests")),
+            "tests": tests,
+            "generated_tests": wanted,
             "max_attempts": check_max_attempts(
                 state["max_attempts"] if "max_attempts" in state else (context.max_attempts or self.max_attempts)),
             "policy": state.get("policy") or context.policy or self.policy,

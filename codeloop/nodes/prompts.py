@@ -49,6 +49,11 @@ def fix_prompt(task: str, tests: Sequence[TestCase], code: str, feedback: str, h
         for h in earlier[-4:]:
             first = h["feedback"].strip().splitlines()[0][:200]
             text += f"- attempt {h['attempt']} failed at {h['stage']}: {first}\n"
+    if any(t.get("provenance") == "generated" for t in tests):
+        text += ("\nTests marked (generated test) were written automatically from the task and may themselves be "
+                 "wrong. Do not bend correct code to a wrong test: if you are certain a failing generated test "
+                 "contradicts the task, add a line `WRONG TEST: <test name>` after the code block and it will be "
+                 "dropped. Tests not marked generated are given and always stay.\n")
     return text + "\nFind the cause and reply with the complete corrected code."
 
 

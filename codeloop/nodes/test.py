@@ -179,9 +179,16 @@ class TestNode:
         results, _ = run_tests(self.deps.sandbox_for(runtime), state.get("code", ""), tests,
                                per_test_timeout_s=self.per_test_timeout_s)
         ok = all(r["passed"] for r in results)
-        update: dict[str, Any] = {"stage": "test", "ok": ok, "test_results": results}
+        earlier = {name for h in state.get("history", []) for name in h.get("tests_passed", [])}
+        regressions = [r["name"] for r in results if not r["passed"] and r["name"] in earlier]
+        update: dict[str, Any] = {"stage": "test", "ok": ok, "test_results": results, "regressions": regressions}
         if not ok:
             update["feedback"] = summarize_failures(results)
+            if regressions:
+                update["feedback"] = (
+                    "REGRESSION: this version fails tests that an earlier version passed: "
+                    + "; ".join(regressions[:8]) + ". Keep what worked before while fixing the rest.\n"
+                    + update["feedback"])
             first = next(r for r in results if not r["passed"])
             update["error"] = {"type": "TestFailure", "message": first["error"] or f"{first['name']} failed", "line": None}
         return update

@@ -51,7 +51,8 @@ def validate_code(
     except (ValueError, RecursionError, MemoryError) as exc:
         return Verdict(False, [f"the code cannot be parsed: {type(exc).__name__}: {exc}"])
     errors = [str(v) for v in check_policy(tree, policy)]
-    errors += missing_names(tree, tests)
+    # Generated tests may be wrong: a name only they call fails at test time, where it can be dropped.
+    errors += missing_names(tree, [t for t in tests if t.get("provenance", "given") == "given"])
     return Verdict(not errors, errors)
 
 
