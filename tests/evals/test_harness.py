@@ -163,3 +163,21 @@ def test_bad_eval_options() -> None:
     assert unknown.returncode == 1 and "unknown task id" in unknown.stderr
 
 
+
+
+def test_generated_tests_on_and_off_compared_in_one_run(tmp_path: Path) -> None:
+    good = fenced("def add(a, b):\n    return a + b")
+    script = tmp_path / "replies.json"
+    # The first reply serves either mode: as code (off) it runs cleanly; as tests (on) its assert is kept.
+    first = fenced("def add(a, b):\n    return a + b\n\nassert add(1, 2) == 3")
+    script.write_text(json.dumps({"basic/add": [first, good]}))
+    out = tmp_path / "both"
+    proc = cli("eval", "--dataset", str(BASIC), "--model", f"scripted:{script}", "--tasks", "basic/add",
+               "--feedback", "none", "--generated-tests", "both", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert sorted(r["generated_tests"] for r in rows) == [False, True]
+    summary = json.loads((out / "summary.json").read_text())
+    on, off = summary["by_generated_tests"]["on"], summary["by_generated_tests"]["off"]
+    assert on["model_calls"] == off["model_calls"] + 1 and on["pass@1"] == off["pass@1"] == 1.0
+    assert "Generated tests: off vs on" in (out / "report.md").read_text()
