@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import math
 import operator
 from typing import Annotated, Any, Literal, NotRequired, TypedDict
@@ -141,6 +142,12 @@ def normalize_tests(raw: object) -> list[TestCase]:
         body = test.get("call", test.get("code"))
         if not isinstance(body, str) or not body.strip():
             raise ConfigError(f"test {i}: 'call'/'code' must be non-empty text")
+        try:
+            ast.parse(body, mode="eval" if "call" in test else "exec")
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
+            kind = "a valid Python expression" if "call" in test else "valid Python code"
+            raise ConfigError(f"test {i} is not {kind}{where}: {body!r:.80}") from None
         case: TestCase = {"provenance": test.get("provenance", "given")}
         if "call" in test:
             if "expected" not in test:
