@@ -134,7 +134,7 @@ def build_graph(
     if policy not in ("off", "standard", "strict"):
         raise ConfigError(f"policy must be 'off', 'standard' or 'strict', got {policy!r}")
     for label, value in (("timeout_s", timeout_s), ("test_timeout_s", test_timeout_s)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
             raise ConfigError(f"{label} must be a positive number of seconds, got {value!r}")
     replacements = dict(nodes or {})
     unknown = set(replacements) - set(NODE_NAMES)

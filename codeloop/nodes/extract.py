@@ -6,8 +6,36 @@ import ast
 import re
 
 _THINK = re.compile(r"<think>.*?(</think>|\Z)", re.DOTALL | re.IGNORECASE)
-_FENCE = re.compile(r"^[^\n`~]*?(`{3,}|~{3,})[ \t]*([\w+.-]*)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.DOTALL | re.MULTILINE)
-_OPEN_FENCE = re.compile(r"^[^\n`~]*?(`{3,}|~{3,})[ \t]*([\w+.-]*)[^\n]*\n(.*)\Z", re.DOTALL | re.MULTILINE)
+_OPENER = re.compile(r"^[^`~]*?(`{3,}|~{3,})[ \t]*([\w+.-]*)")
+_CLOSER = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*$")
+#: Blocks larger than this are not parsed to choose between them (parsing megabytes is slow).
+_PARSE_LIMIT = 200_000
+
+
+def fenced_blocks(text: str) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+    """(language tag, body) of each closed fence, and an unclosed last one if any; linear time."""
+    blocks: list[tuple[str, str]] = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        opened = _OPENER.match(lines[i])
+        if not opened:
+            i += 1
+            continue
+        fence, tag = opened.group(1), opened.group(2).lower()
+        body: list[str] = []
+        j = i + 1
+        while j < len(lines):
+            closing = _CLOSER.match(lines[j])
+            if closing and closing.group(1)[0] == fence[0] and len(closing.group(1)) >= len(fence):
+                break
+            body.append(lines[j])
+            j += 1
+        if j >= len(lines):
+            return blocks, (tag, "\n".join(body))
+        blocks.append((tag, "\n".join(body)))
+        i = j + 1
+    return blocks, None
 _PY_TAGS = {"", "python", "py", "python3", "py3"}
 _CODE_START = re.compile(r"^(def |class |import |from |@|async def |if __name__|[A-Za-z_][\w.]*\s*(=|\())")
 
@@ -45,15 +73,13 @@ def extract_code(reply: str, language: str = "python") -> str | None:
     if not text:
         return None
     tags = _PY_TAGS if language == "python" else {"", "bash", "sh", "shell", "zsh"}
-    blocks = [m.group(3) for m in _FENCE.finditer(text) if m.group(2).lower() in tags]
-    if not blocks:
-        # A reply cut off mid-block (finish_reason == "length") still has an opening fence.
-        opened = _OPEN_FENCE.search(text)
-        if opened and opened.group(2).lower() in tags:
-            blocks = [opened.group(3)]
+    closed, unclosed = fenced_blocks(text)
+    blocks = [body for tag, body in closed if tag in tags]
+    if not blocks and unclosed is not None and unclosed[0] in tags:
+        blocks = [unclosed[1]]  # a reply cut off mid-block (finish_reason == "length")
     blocks = [b.strip("\n") for b in blocks if b.strip()]
     if blocks:
-        if language != "python":
+        if language != "python" or any(len(b) > _PARSE_LIMIT for b in blocks):
             return max(blocks, key=len)
         good = [b for b in blocks if _parses(b)]
         if not good:
@@ -71,12 +97,18 @@ def extract_code(reply: str, language: str = "python") -> str | None:
         return max(good, key=len)
     if language != "python":
         return None
+    if len(text) > _PARSE_LIMIT:
+        return None  # megabytes of unfenced text: not worth parsing line by line
     lines = text.splitlines()
+    tries = 0
     for i, line in enumerate(lines):
         if _CODE_START.match(line):
             candidate = "\n".join(lines[i:]).strip()
             if _parses(candidate) and _looks_like_code(candidate):
                 return candidate
+            tries += 1
+            if tries == 3:  # prose before the code is a line or two, not a page
+                break
     return None
 
 

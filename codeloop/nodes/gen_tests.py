@@ -25,6 +25,7 @@ TESTS_PROMPT = (
     "Only assert what the task says for certain."
 )
 MAX_GENERATED = 12
+MAX_TEST_CHARS = 50_000
 
 
 def parse_generated(text: str, policy: PolicyName) -> tuple[list[TestCase], list[str]]:
@@ -32,14 +33,17 @@ def parse_generated(text: str, policy: PolicyName) -> tuple[list[TestCase], list
     code = extract_code(text) or ""
     if not code.strip():
         return [], ["the reply held no test code"]
+    if len(code) > MAX_TEST_CHARS:
+        return [], [f"the test reply is {len(code)} characters long; the limit is {MAX_TEST_CHARS}"]
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return [], ["the test reply was not valid Python"]
     tests: list[TestCase] = []
     refused: list[str] = []
+    lines = code.splitlines()
     for node in tree.body:
-        source = ast.get_source_segment(code, node) or ""
+        source = "\n".join(lines[node.lineno - 1 : node.end_lineno]).strip()
         if not isinstance(node, ast.Assert):
             refused.append(f"not an assert statement: {source[:80]}")
             continue
