@@ -232,7 +232,9 @@ def ask_approval(request: dict[str, Any]) -> dict[str, Any]:
         reason = typer.prompt("why not (the model sees this)", default="rejected", err=True)
         return {"approved": False, "reason": reason}
     if choice.startswith("e"):
-        edited = typer.edit(request.get("code", ""), extension=".py")
+        import click
+
+        edited = click.edit(request.get("code", ""), extension=".py")
         return {"approved": True, "code": edited if edited else request.get("code", "")}
     return {"approved": True}
 
@@ -304,7 +306,7 @@ def transform(
         code = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {file}: {exc}") from exc
-    tests = [parse_test_expr(expr) for expr in test or []]
+    tests: list[Any] = [parse_test_expr(expr) for expr in test or []]
     result = run_transform(code, instruction, tests or None, model=_feature_model(model, base_url), sandbox=sandbox,
                            max_attempts=max_attempts, log=log)
     if write and result.passed:

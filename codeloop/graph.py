@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
@@ -28,15 +28,15 @@ from codeloop.sandboxes.base import Sandbox
 from codeloop.sandboxes.registry import make_sandbox
 from codeloop.state import InputState, LoopState, OutputState
 
-PREPARE = "prepare"
-GENERATE_TESTS = "generate_tests"
-GENERATE = "generate"
-VALIDATE = "validate"
-APPROVE = "approve"
-EXECUTE = "execute"
-TEST = "test"
-FIX = "fix"
-FINALIZE = "finalize"
+PREPARE: Final = "prepare"
+GENERATE_TESTS: Final = "generate_tests"
+GENERATE: Final = "generate"
+VALIDATE: Final = "validate"
+APPROVE: Final = "approve"
+EXECUTE: Final = "execute"
+TEST: Final = "test"
+FIX: Final = "fix"
+FINALIZE: Final = "finalize"
 #: Nodes a caller may replace through ``build_graph(nodes={...})``.
 NODE_NAMES = (PREPARE, GENERATE_TESTS, GENERATE, VALIDATE, APPROVE, EXECUTE, TEST, FIX, FINALIZE)
 
@@ -165,7 +165,8 @@ def build_graph(
     builder = StateGraph(LoopState, context_schema=context_schema, input_schema=InputState, output_schema=OutputState)
     for node_name in NODE_NAMES:
         retry = model_retry if node_name in (GENERATE_TESTS, GENERATE, FIX) else None
-        builder.add_node(node_name, chosen[node_name], retry_policy=retry)
+        action: Any = chosen[node_name]  # any callable state -> update; LangGraph's overloads want its own protocols
+        builder.add_node(node_name, action, retry_policy=retry)
     builder.add_edge(START, PREPARE)
     builder.add_conditional_edges(PREPARE, route_after_prepare)
     builder.add_edge(GENERATE_TESTS, GENERATE)

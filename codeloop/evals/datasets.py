@@ -62,7 +62,7 @@ _ARROWS = r"(?:==|=>|➞|->|→|should return|returns?|gives)"
 
 def examples_from_docstring(prompt: str, entry_point: str) -> list[TestCase]:
     """Visible tests from a prompt's examples: doctest lines and ``f(x) => y`` lines."""
-    found: list[tuple[str, str]] = []
+    found: list[tuple[str, str]] = []  # (call, expected) as written in the prompt
     try:
         for example in doctest.DocTestParser().get_examples(prompt):
             want = example.want.split('"""')[0].split("'''")[0].strip()  # not the docstring's end
@@ -76,7 +76,7 @@ def examples_from_docstring(prompt: str, entry_point: str) -> list[TestCase]:
     tests: list[TestCase] = []
     seen: set[str] = set()
     for raw_call, raw_want in found:
-        call, want = _closed_expr(raw_call, {entry_point}), _closed_expr(raw_want, set())
+        call, want = _closed_expr(raw_call, {entry_point}), _closed_expr(raw_want, set())  # None: not an example
         if call is None or want is None or call in seen:
             continue
         try:

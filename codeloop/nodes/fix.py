@@ -10,10 +10,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
-from codeloop.nodes.attempts import close_attempt
-from codeloop.nodes.generate import new_version
 from codeloop.context import RunContext
 from codeloop.deps import Deps
+from codeloop.nodes.attempts import close_attempt
+from codeloop.nodes.generate import new_version
 from codeloop.nodes.prompts import SYSTEM, fix_prompt
 from codeloop.state import LoopState, TestCase
 

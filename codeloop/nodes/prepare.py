@@ -55,11 +55,9 @@ class PrepareNode:
         return {
             "tests": tests,
             "generated_tests": wanted,
-            "max_attempts": check_max_attempts(
-                state["max_attempts"] if "max_attempts" in state else (context.max_attempts or self.max_attempts)),
+            "max_attempts": check_max_attempts(state.get("max_attempts", context.max_attempts or self.max_attempts)),
             "policy": state.get("policy") or context.policy or self.policy,
-            "approval": bool(state["approval"] if "approval" in state else
-                             (context.approval if context.approval is not None else self.approval)),
+            "approval": bool(state.get("approval", self.approval if context.approval is None else context.approval)),
             "status": "running",
             "attempts": 0,
             "best": None,

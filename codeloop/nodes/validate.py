@@ -6,7 +6,7 @@ import ast
 import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from codeloop.nodes.policy import PolicyName, check_policy
 from codeloop.state import LoopState, TestCase
@@ -120,7 +120,7 @@ class ValidateNode:
     def __call__(self, state: LoopState) -> dict[str, Any]:
         verdict = validate_code(
             state.get("code", ""),
-            policy=state.get("policy") or self.policy,
+            policy=cast(PolicyName, state.get("policy") or self.policy),
             max_code_chars=self.max_code_chars,
             tests=state.get("tests", []),
         )

@@ -18,7 +18,6 @@ reply until EOF. This file must not import codeloop: it runs isolated.
 """
 
 import ctypes
-import errno
 import io
 import json
 import os
@@ -108,7 +107,7 @@ def kill_all_descendants():
 
 def _has_children():
     try:
-        pid, _status = os.waitpid(-1, os.WNOHANG)
+        os.waitpid(-1, os.WNOHANG)
     except ChildProcessError:
         return False
     return True
@@ -138,7 +137,7 @@ def set_limits(req):
         pairs.append((resource.RLIMIT_NPROC, lim["max_processes"]))
     for which, value in pairs:
         try:
-            soft, hard = resource.getrlimit(which)
+            _soft, hard = resource.getrlimit(which)
             if hard != resource.RLIM_INFINITY:
                 value = min(value, hard)
             resource.setrlimit(which, (value, value))

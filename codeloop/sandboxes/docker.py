@@ -317,7 +317,6 @@ class DockerSandbox:
         }).encode()
         request = request[:-1] + b', "run_uid": %d}' % (_RUN_UID_BASE + secrets.randbelow(1_000_000_000))
         warm = self._take()
-        client = self._ensure_client()
         started = time.monotonic()
         try:
             warm.raw.sendall(b"%08d" % len(request) + request)

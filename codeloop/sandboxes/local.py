@@ -123,7 +123,7 @@ class LocalSandbox:
         self._control: socket.socket | None = None
         self._host_root: str | None = None
         self._hello: dict[str, Any] = {}
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: Any = None  # a weakref.finalize that stops the server
         self._mode = _mode  # "restricted": RestrictedSandbox runs its code through this server
         self.data_dir = Path(data_dir).resolve() if data_dir is not None else None
         if self.data_dir is not None and not self.data_dir.is_dir():
@@ -186,7 +186,7 @@ class LocalSandbox:
             cfg["root"] = self._host_root
             cfg["unshare_net"] = True
             cmd = [self.python, *flags, "-c", _SERVER_SOURCE, json.dumps(cfg)]
-        errlog = tempfile.TemporaryFile()
+        errlog = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, after the server said hello
         try:
             proc = subprocess.Popen(
                 cmd,

@@ -101,7 +101,8 @@ def test_output_cap(sandbox: Sandbox) -> None:
 def test_disk_cap(sandbox: Sandbox) -> None:
     if is_restricted(sandbox):
         pytest.skip("RestrictedPython code cannot open files")
-    code = "chunk = b'0' * (1024 * 1024)\nwith open('big.bin', 'wb') as fh:\n    for i in range(200):\n        fh.write(chunk)\nprint('wrote 200 MB')"
+    code = ("chunk = b'0' * (1024 * 1024)\nwith open('big.bin', 'wb') as fh:\n    for i in range(200):\n"
+            "        fh.write(chunk)\nprint('wrote 200 MB')")
     result = sandbox.run(code, timeout_s=20)
     assert "wrote 200 MB" not in result.stdout
     assert result.exit_code != 0
