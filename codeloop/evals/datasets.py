@@ -65,9 +65,9 @@ def examples_from_docstring(prompt: str, entry_point: str) -> list[TestCase]:
     found: list[tuple[str, str]] = []  # (call, expected) as written in the prompt
     try:
         for example in doctest.DocTestParser().get_examples(prompt):
-            want = example.want.split('"""')[0].split("'''")[0].strip()  # not the docstring's end
-            if entry_point in example.source and want:
-                found.append((example.source.strip(), want))
+            shown = example.want.split('"""')[0].split("'''")[0].strip()  # not the docstring's end
+            if entry_point in example.source and shown:
+                found.append((example.source.strip(), shown))
     except ValueError:
         pass
     pattern = re.compile(rf"^\s*(?:[-*]\s*)?({re.escape(entry_point)}\(.*\))\s*{_ARROWS}\s*(.+?)\s*$", re.MULTILINE)
