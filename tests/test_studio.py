@@ -33,12 +33,13 @@ TESTS = [{"call": "add(2, 3)", "expected": 5}]
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     langgraph = Path(sys.executable).parent / "langgraph"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODELOOP_"))}
     env.update(OFFLINE_ENV)
-    log = open(ROOT / ".pytest_cache" / f"langgraph-dev-{port}.log", "w")  # noqa: SIM115
+    log_path = tmp_path_factory.mktemp("langgraph-dev") / "server.log"
+    log = log_path.open("w")  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen([str(langgraph), "dev", "--port", str(port), "--host", "127.0.0.1", "--no-browser",
                              "--no-reload", "--config", str(ROOT / "langgraph.json")],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -54,7 +55,7 @@ def server() -> Iterator[str]:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.flush()
-                pytest.fail(f"langgraph dev did not start:\n{(ROOT / '.pytest_cache' / log.name).read_text()[-3000:]}")
+                pytest.fail(f"langgraph dev did not start:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.5)
         yield url
     finally:
