@@ -39,21 +39,11 @@ def parse_test_expr(expr: str) -> dict[str, str]:
 
 def load_tests_file(path: Path) -> list[Any]:
     """A JSON or YAML list of test cases, as in the Python API."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read tests file {path}: {exc.strerror}") from exc
-    try:
-        if path.suffix in (".yaml", ".yml"):
-            import yaml
+    from codeloop.files import read_json_or_yaml
 
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
-    except Exception as exc:
-        raise ConfigError(f"tests file {path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {exc}") from exc
+    data = read_json_or_yaml(path, "tests file")
     if not isinstance(data, list):
-        raise ConfigError(f"tests file {path} must hold a list of test cases")
+        raise ConfigError(f"the tests file {path} must hold a list of test cases")
     return data
 
 

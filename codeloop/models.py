@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -13,6 +12,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from codeloop.errors import ConfigError, ModelError
+from codeloop.files import read_json_or_yaml
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -70,19 +70,7 @@ def load_scripted(path: str | Path, *, skip: int = 0) -> BaseChatModel:
     ``skip`` drops replies a resumed run already used.
     """
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the scripted replies file {file}: {exc.strerror}") from exc
-    try:
-        if file.suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
-    except Exception as exc:
-        raise ConfigError(f"{file} is not valid {'YAML' if file.suffix in ('.yaml', '.yml') else 'JSON'}: {exc}") from exc
+    data = read_json_or_yaml(file, "scripted replies file")
     if isinstance(data, Mapping):
         data = data.get("replies")
     if not isinstance(data, list) or not data:

@@ -46,6 +46,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def host_processes_named(marker: str) -> list[int]:
+    """PIDs of host processes whose command line contains ``marker`` (read from /proc, host side)."""
+    from pathlib import Path
+
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(int(pid))
+            except OSError:
+                continue
+    return found
+
+
 def require_docker() -> bool:
     """CI sets CODELOOP_REQUIRE_DOCKER=1: a missing daemon then fails instead of skipping."""
     return os.environ.get("CODELOOP_REQUIRE_DOCKER") == "1"

@@ -39,7 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODELOOP_"))}
     env.update(OFFLINE_ENV)
     log_path = tmp_path_factory.mktemp("langgraph-dev") / "server.log"
-    log = log_path.open("w")  # noqa: SIM115 - closed in the finally below
+    log = log_path.open("w")
     proc = subprocess.Popen([str(langgraph), "dev", "--port", str(port), "--host", "127.0.0.1", "--no-browser",
                              "--no-reload", "--config", str(ROOT / "langgraph.json")],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ from langchain_core.language_models import BaseChatModel
 from codeloop.errors import ConfigError
 from codeloop.evals.datasets import EvalTask
 from codeloop.evals.harness import ModelFactory
+from codeloop.files import read_json_or_yaml
 from codeloop.models import make_model, scripted_model
 
 
@@ -25,11 +25,7 @@ def reference_factory(task: EvalTask, sample: int) -> BaseChatModel:
 
 def scripted_factory(path: Path) -> ModelFactory:
     """Replies per task from a JSON/YAML mapping ``task_id -> [reply, ...]`` (``"*"``: every other task)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        data: Any = (__import__("yaml").safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read scripted eval replies {path}: {exc}") from exc
+    data: Any = read_json_or_yaml(path, "scripted eval replies")
     if isinstance(data, list):
         data = {"*": data}
     if not isinstance(data, dict):

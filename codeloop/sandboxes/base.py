@@ -117,6 +117,12 @@ def check_run_args(code: object, timeout_s: object, language: object, files: Map
             raise ConfigError(f"file name {name!r} must be a relative path inside the work dir")
 
 
+def encode_files(files: Mapping[str, str | bytes] | None) -> dict[str, dict[str, str]]:
+    """Files for a JSON request to a sandbox runner: text as ``t``, bytes as latin-1 ``b``."""
+    return {name: ({"b": data.decode("latin-1")} if isinstance(data, bytes) else {"t": data})
+            for name, data in (files or {}).items()}
+
+
 def truncate_note(dropped: int) -> str:
     """The marker appended to output that hit the cap."""
     return f"\n[codeloop: output truncated, {dropped} more bytes dropped]\n"

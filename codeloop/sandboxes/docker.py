@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from codeloop.errors import MissingDependencyError, SandboxUnavailableError
-from codeloop.sandboxes.base import ExecutionResult, Language, SandboxLimits, check_run_args, truncate_note
+from codeloop.sandboxes.base import (
+    ExecutionResult,
+    Language,
+    SandboxLimits,
+    check_run_args,
+    encode_files,
+    truncate_note,
+)
 
 DEFAULT_IMAGE = "python:3.12-slim"
 #: What ``codeloop sandbox build-image`` builds where no registry is reachable.
@@ -313,7 +320,7 @@ class DockerSandbox:
             "timeout_s": float(timeout_s),
             "stdin": stdin or "",
             "limits": self.limits.model_dump(),
-            "files": {n: ({"b": d.decode("latin-1")} if isinstance(d, bytes) else {"t": d}) for n, d in (files or {}).items()},
+            "files": encode_files(files),
         }).encode()
         request = request[:-1] + b', "run_uid": %d}' % (_RUN_UID_BASE + secrets.randbelow(1_000_000_000))
         warm = self._take()

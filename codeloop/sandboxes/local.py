@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from codeloop.errors import SandboxUnavailableError
-from codeloop.sandboxes.base import ExecutionResult, Language, SandboxLimits, check_run_args, truncate_note
+from codeloop.sandboxes.base import (
+    ExecutionResult,
+    Language,
+    SandboxLimits,
+    check_run_args,
+    encode_files,
+    truncate_note,
+)
 
 log = logging.getLogger(__name__)
 
@@ -281,10 +288,7 @@ class LocalSandbox:
             "timeout_s": float(timeout_s),
             "stdin": stdin or "",
             "limits": self.limits.model_dump(),
-            "files": {
-                name: ({"b": data.decode("latin-1")} if isinstance(data, bytes) else {"t": data})
-                for name, data in (files or {}).items()
-            },
+            "files": encode_files(files),
         }
         return json.dumps(payload).encode()
 

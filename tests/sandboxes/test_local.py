@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 import uuid
@@ -11,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from codeloop.sandboxes import LocalSandbox
+
+from ..conftest import host_processes_named
 
 ESCAPER = """
 import os, time
@@ -23,19 +24,6 @@ time.sleep(60)
 """
 
 
-def processes_named(marker: str) -> list[int]:
-    found = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if marker.encode() in cmdline:
-                found.append(int(pid))
-    return found
-
-
 @pytest.mark.parametrize("bubblewrap", [True, False], ids=["bwrap", "no-bwrap"])
 def test_timeout_kills_a_daemonised_grandchild(bubblewrap: bool) -> None:
     if bubblewrap and not shutil.which("bwrap"):
@@ -45,9 +33,9 @@ def test_timeout_kills_a_daemonised_grandchild(bubblewrap: bool) -> None:
         result = sandbox.run(ESCAPER.format(marker=marker), timeout_s=1.0)
         assert result.timed_out and result.exit_code is None
         deadline = time.monotonic() + 5
-        while processes_named(marker) and time.monotonic() < deadline:
+        while host_processes_named(marker) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert processes_named(marker) == []
+        assert host_processes_named(marker) == []
 
 
 def test_isolation_is_reported() -> None:

@@ -21,8 +21,7 @@ from codeloop import ConfigError, SandboxUnavailableError, build_graph, scripted
 from codeloop.durable import sqlite_checkpointer
 from codeloop.sandboxes import LocalSandbox
 
-from ..conftest import fenced, require_docker
-from .test_hostile import host_processes_named
+from ..conftest import fenced, host_processes_named, require_docker
 
 TASK = "Write add(a, b)."
 TESTS = [{"call": "add(2, 3)", "expected": 5}]

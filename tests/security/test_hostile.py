@@ -21,7 +21,7 @@ from codeloop.nodes.test import run_tests
 from codeloop.sandboxes import Sandbox
 from codeloop.state import normalize_tests
 
-from ..conftest import free_port
+from ..conftest import free_port, host_processes_named
 
 
 def restricted(sandbox: Sandbox) -> bool:
@@ -30,18 +30,6 @@ def restricted(sandbox: Sandbox) -> bool:
 
 def run(sandbox: Sandbox, code: str, **kw: Any) -> Any:
     return sandbox.run(textwrap.dedent(code), **kw)
-
-
-def host_processes_named(marker: str) -> list[int]:
-    found = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    found.append(int(pid))
-            except OSError:
-                continue
-    return found
 
 
 def test_cannot_read_a_host_secret_or_the_callers_environment(sandbox: Sandbox, host_secret: Any) -> None:
