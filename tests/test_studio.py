@@ -37,7 +37,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     langgraph = Path(sys.executable).parent / "langgraph"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODELOOP_"))}
-    env.update(OFFLINE_ENV)
+    env.update(OFFLINE_ENV, CODELOOP_MAX_ATTEMPTS="3", CODELOOP_POLICY="standard")
     log_path = tmp_path_factory.mktemp("langgraph-dev") / "server.log"
     log = log_path.open("w")
     proc = subprocess.Popen([str(langgraph), "dev", "--port", str(port), "--host", "127.0.0.1", "--no-browser",
@@ -92,8 +92,10 @@ def test_the_graph_is_served_with_its_context_form(client: Any) -> None:
     assert assistants
     schemas = client.assistants.get_schemas(assistants[0]["assistant_id"])
     fields = schemas["context_schema"]["properties"]
-    for name in ("model", "sandbox", "max_attempts", "policy", "approval"):
+    for name in ("model", "sandbox", "max_attempts", "policy", "approval", "generated_tests"):
         assert fields[name]["description"]
+    assert fields["max_attempts"]["default"] == 3  # defaults come from the server's environment
+    assert fields["policy"]["default"] == "standard"
 
 
 def test_a_run_streams_and_passes(client: Any, replies: Any) -> None:
