@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/sandbox_latency.py
 	$(PY) benchmarks/loop_overhead.py
+	$(PY) benchmarks/eval_throughput.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check codeloop tests benchmarks
