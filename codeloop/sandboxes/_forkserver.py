@@ -580,8 +580,6 @@ def main():
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if cfg.get("unshare_net"):
         cfg["net_isolated"] = try_unshare_net()
-    if cfg["root"] is None:
-        cfg["root"] = tempfile.mkdtemp(prefix="codeloop-")
     os.chmod(cfg["root"], 0o711)
     cfg["drop_uid"] = os.geteuid() == 0
     for name in cfg.get("preload", []):
@@ -593,11 +591,7 @@ def main():
     hello = json.dumps({"pid": os.getpid(), "root": cfg["root"], "drop_uid": cfg["drop_uid"],
                         "net_isolated": cfg.get("net_isolated", False)})
     os.write(int(cfg["control_fd"]), hello.encode() + b"\n")
-    try:
-        serve(int(cfg["control_fd"]), cfg)
-    finally:
-        if cfg.get("own_root"):
-            shutil.rmtree(cfg["root"], ignore_errors=True)
+    serve(int(cfg["control_fd"]), cfg)
 
 
 if __name__ == "__main__":

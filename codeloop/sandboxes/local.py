@@ -164,11 +164,15 @@ class LocalSandbox:
     def isolation(self) -> Isolation:
         """The isolation this machine gives (starts the server to find out)."""
         self._ensure_server()
+        return self._isolation()
+
+    def _isolation(self) -> Isolation:
+        wrapped = self._bwrap is not None
         return Isolation(
-            bubblewrap=self._bwrap is not None,
-            network=not (self._bwrap is not None or self._hello.get("net_isolated")),
-            read_only_host=self._bwrap is not None,
-            pid_namespace=self._bwrap is not None,
+            bubblewrap=wrapped,
+            network=not (wrapped or self._hello.get("net_isolated")),
+            read_only_host=wrapped,
+            pid_namespace=wrapped,
             unprivileged_user=bool(self._hello.get("drop_uid")) or os.geteuid() != 0,
         )
 
@@ -231,16 +235,8 @@ class LocalSandbox:
         errlog.close()
         self._finalizer = weakref.finalize(self, _stop_server, proc, host_end, self._host_root)
         if not self._bwrap:
-            log.warning("LocalSandbox without bubblewrap: %s", self.isolation_text())
+            log.warning("LocalSandbox without bubblewrap: %s", self._isolation().describe())
         return host_end
-
-    def isolation_text(self) -> str:
-        """Describe the isolation without restarting anything."""
-        net = not (self._bwrap is not None or self._hello.get("net_isolated"))
-        return Isolation(
-            self._bwrap is not None, net, self._bwrap is not None, self._bwrap is not None,
-            bool(self._hello.get("drop_uid")) or os.geteuid() != 0,
-        ).describe()
 
     def _bwrap_args(self) -> list[str]:
         assert self._bwrap is not None
