@@ -102,3 +102,29 @@ def test_graph_prints_mermaid() -> None:
     proc = codeloop("graph")
     assert proc.returncode == 0
     assert "graph TD" in proc.stdout and "test -.-> fix" in proc.stdout
+
+
+@pytest.mark.parametrize("backend", ["local", "restricted", pytest.param("docker", marks=pytest.mark.docker)])
+def test_every_backend_is_selectable_by_name(backend: str, tmp_path: Path) -> None:
+    if backend == "docker":
+        from codeloop.sandboxes.docker import docker_available
+
+        from .conftest import require_docker
+
+        why = docker_available()
+        if why:
+            if require_docker():
+                pytest.fail(why)
+            pytest.skip(why)
+    solved = codeloop("solve", "Write add(a, b).", "--test", "add(2, 3) == 5", "--model", f"scripted:{DEMO}",
+                      "--sandbox", backend)
+    assert solved.returncode == 0, solved.stderr
+    graded = codeloop("eval", "--dataset", str(ROOT / "evals" / "basic.jsonl"), "--model", "reference", "--limit", "2",
+                      "--sandbox", backend, "--out", str(tmp_path / "run"))
+    assert graded.returncode == 0, graded.stderr
+    assert "pass@1 1.000" in graded.stdout
+    if backend != "restricted":
+        program = tmp_path / "p.sh"
+        program.write_text("echo from-$0\n")
+        ran = codeloop("sandbox", "run", "--backend", backend, str(program))
+        assert (ran.returncode, ran.stdout) == (0, "from-main.sh\n")
