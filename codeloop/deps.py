@@ -23,7 +23,7 @@ def context_of(runtime: Any) -> RunContext | None:
     if context is None or isinstance(context, RunContext):
         return context
     if isinstance(context, dict):
-        return RunContext(**{k: v for k, v in context.items() if k in RunContext.model_fields})
+        return RunContext(**context)
     return RunContext.model_validate(context, from_attributes=True)
 
 

@@ -22,7 +22,7 @@ import gzip
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,6 @@ class EvalTask:
     hidden_tests: list[TestCase]
     canonical_solution: str | None = None
     completion_prefix: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def reference_program(self) -> str | None:

@@ -50,7 +50,6 @@ class ModelReply:
     finish_reason: str | None = None
     rationale: str | None = None
     structured: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def feedback(self) -> str | None:
@@ -202,8 +201,3 @@ class ModelCaller:
         # Prose instead of a tool call (or unparsable arguments): read the text as any reply.
         text = raw.text if isinstance(raw.text, str) else str(raw.content)
         return ModelReply(text=text, code=extract_code(text), usage=usage, finish_reason=finish)
-
-
-def call_model(model: BaseChatModel, messages: list[BaseMessage]) -> ModelReply:
-    """One plain-text call (for callers that do not keep a :class:`ModelCaller`)."""
-    return ModelCaller(model, structured=False)(messages)
